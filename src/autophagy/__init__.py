@@ -1,0 +1,49 @@
+"""autophagy: a laboratory for self-consuming generative training loops.
+
+>>> import autophagy
+>>> result = autophagy.run("examples/fully_synthetic_gaussian.yaml")  # doctest: +SKIP
+>>> result.metrics.head()  # doctest: +SKIP
+
+The core imports numpy, scipy and pydantic only; scikit-learn, POT, pandas, DuckDB and
+matplotlib load inside the functions that use them.
+"""
+
+from ._threads import set_single_thread_env
+
+set_single_thread_env()  # before numpy loads: one BLAS thread per process (see DESIGN.md)
+
+__version__ = "0.1.0"
+
+from .config import ExperimentConfig, load_config  # noqa: E402
+from .exceptions import (  # noqa: E402
+    AutophagyError,
+    CorruptRunError,
+    DegenerateFitError,
+    InvalidParameterError,
+    MissingExtraError,
+    NotFittedError,
+    RunConflictError,
+    StatisticalWarning,
+)
+from .registry import entries  # noqa: E402
+from .runner.loop import Result, run  # noqa: E402
+from .store.catalog import load_metrics, query  # noqa: E402
+
+__all__ = [
+    "AutophagyError",
+    "CorruptRunError",
+    "DegenerateFitError",
+    "ExperimentConfig",
+    "InvalidParameterError",
+    "MissingExtraError",
+    "NotFittedError",
+    "Result",
+    "RunConflictError",
+    "StatisticalWarning",
+    "__version__",
+    "entries",
+    "load_config",
+    "load_metrics",
+    "query",
+    "run",
+]

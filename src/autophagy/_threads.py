@@ -1,0 +1,27 @@
+"""One BLAS/OpenMP thread per process.
+
+Measured on a shared 2-core machine: two BLAS threads per process run 10-200x slower as soon
+as anything else wants a core, so autophagy parallelises across processes only. The
+environment variables must be set before numpy loads; :func:`limit_threads` also caps pools
+that are already running (via threadpoolctl).
+"""
+
+from __future__ import annotations
+
+import os
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def set_single_thread_env() -> None:
+    """Default every BLAS/OpenMP thread variable to 1 (user settings win)."""
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
+def limit_threads() -> None:
+    """Cap already-loaded BLAS/OpenMP pools to one thread (call in every worker)."""
+    set_single_thread_env()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ.get("OMP_NUM_THREADS", "1")))

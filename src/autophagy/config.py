@@ -1,0 +1,199 @@
+"""Experiment configs: YAML or dict -> validated, frozen, fully resolved model.
+
+Top-level keys (the public contract): ``name``, ``seed``, ``generations``, ``repeats``,
+``data``, ``generator``, ``loop``, ``metrics``, ``eval`` and, for ``autophagy sweep``,
+``sweep``. ``data``, ``generator`` and ``loop`` are resolved by their ``kind`` through the
+registry, so each kind has its own keys and unknown keys are errors. Everything is checked
+before any work starts, including what depends on several groups at once (the dimension of
+the data against what a generator needs, which metrics apply).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsAny
+
+from ._validation import Model, check, validate
+from .exceptions import InvalidParameterError
+from .generators.base import GeneratorConfig
+from .loops.policy import LoopConfig
+from .metrics.evaluate import NEEDS_GAUSSIAN_TRUTH, NEEDS_MIXTURE_TRUTH, EvalConfig
+from .registry import entries, get
+
+DEFAULT_METRICS = [
+    "frechet",
+    "sliced_wasserstein",
+    "mmd",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "loglik_real",
+    "cov_trace",
+]
+
+
+class SweepConfig(Model):
+    """``sweep: {grid: {key: [values]}, zip: {key: [values]}, seeds: N}``.
+
+    ``grid`` is a Cartesian product over dotted config keys; ``zip`` pairs lists of equal
+    length (one combined axis); ``seeds`` runs every point with seeds seed, seed+1, ...
+    """
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    zip: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: PositiveInt = 1
+
+
+class ExperimentConfig(Model):
+    """One self-consuming loop experiment (see the module docstring for the keys)."""
+
+    name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: NonNegativeInt = 0
+    generations: PositiveInt = 10
+    repeats: PositiveInt = 1
+    data: SerializeAsAny[BaseModel]
+    generator: SerializeAsAny[GeneratorConfig]
+    loop: SerializeAsAny[LoopConfig]
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    sweep: SweepConfig | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (every default filled in)."""
+        out = self.model_dump(mode="json")
+        if out.get("sweep") is None:
+            out.pop("sweep", None)
+        return out
+
+    def run_id(self) -> str:
+        """Stable id of this resolved config (sweep section excluded): 12 hex digits."""
+        payload = {k: v for k, v in self.to_dict().items() if k != "sweep"}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+GROUPS = ("data", "generator", "loop")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidParameterError(f"Config file {str(path)!r} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InvalidParameterError(f"Config file {str(path)!r} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(raw, dict):
+        raise InvalidParameterError(f"Config file {str(path)!r} must hold a mapping of keys to values.")
+    return raw
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
+    """Apply ``key=value`` overrides (dotted keys; values parsed as YAML scalars/lists)."""
+    out = copy.deepcopy(dict(raw))
+    items = overrides.items() if isinstance(overrides, dict) else (_split(o) for o in overrides)
+    for key, value in items:
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise InvalidParameterError(f"Cannot set '{key}': '{part}' is not a group of keys.")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def _split(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise InvalidParameterError(f"An override must look like key=value. Got {text!r} instead.")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value) if value.strip() else None
+
+
+def load_config(
+    source: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: list[str] | dict[str, Any] | None = None
+) -> ExperimentConfig:
+    """Build a validated config from a YAML path, a dict or a config (plus overrides)."""
+    if isinstance(source, ExperimentConfig):
+        if not overrides:
+            return source
+        source = source.to_dict()
+    raw = load_yaml(source) if isinstance(source, (str, Path)) else source
+    if not isinstance(raw, Mapping):
+        raise InvalidParameterError(f"The 'config' parameter must be a mapping, a YAML path or an ExperimentConfig. Got {raw!r} instead.")
+    raw = apply_overrides(raw, overrides or [])
+    groups: dict[str, Any] = {}
+    for group in GROUPS:
+        body = raw.get(group)
+        if body is None:
+            raise InvalidParameterError(f"The '{group}' parameter is required. Got nothing instead.")
+        if not isinstance(body, Mapping):
+            raise InvalidParameterError(f"The '{group}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
+        entry = get(group, body.get("kind"), key=f"{group}.kind")
+        groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
+    config = validate(ExperimentConfig, {**raw, **groups})
+    _cross_check(config)
+    return config
+
+
+def _cross_check(config: ExperimentConfig) -> None:
+    """Checks that involve several groups."""
+    source = build_source(config)
+    d = source.dim
+    known = entries("metric")
+    for name in config.metrics:
+        check(name in known, "metrics", f"a list of names from {sorted(known)}", name)
+    truth = source.truth()
+    for name in config.metrics:
+        if name in NEEDS_GAUSSIAN_TRUTH:
+            check(
+                truth is not None and len(truth.weights) == 1 and config.generator.kind == "gaussian",
+                "metrics",
+                f"free of {name!r} unless data.kind is 'gaussian' and generator.kind is 'gaussian'",
+                name,
+            )
+        if name in NEEDS_MIXTURE_TRUTH:
+            check(truth is not None, "metrics", f"free of {name!r} unless the true distribution is known", name)
+    sizes = config.loop.train_sizes(config.generations)
+    smallest = min(sizes)
+    gen = config.generator
+    if gen.kind == "gaussian" and not getattr(gen, "shrinkage", False):
+        check(
+            smallest >= d + 1,
+            "loop",
+            f"a mix with at least dim + 1 = {d + 1} training samples per generation for a "
+            "full-covariance Gaussian (or set generator.shrinkage: true)",
+            f"{smallest} samples at generation {sizes.index(smallest) + 1}",
+        )
+    if gen.kind == "gmm":
+        k = build_generator(config, source).n_components
+        check(smallest >= k, "generator.n_components", f"<= the smallest training set ({smallest})", k)
+    check(smallest >= 2, "loop", "a mix with at least 2 training samples per generation", smallest)
+    check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
+
+
+def build_source(config: ExperimentConfig):  # type: ignore[no-untyped-def]
+    """The data source named by ``config.data``."""
+    return get("data", config.data.kind).build(config.data)  # type: ignore[attr-defined]
+
+
+def build_generator(config: ExperimentConfig, source: Any):  # type: ignore[no-untyped-def]
+    """A new, unfitted generator named by ``config.generator``."""
+    return get("generator", config.generator.kind).build(config.generator, source)
+
+
+def dump_yaml(config: ExperimentConfig) -> str:
+    """The resolved config as YAML (what ``--dry-run`` prints and the run directory stores)."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

@@ -1,0 +1,277 @@
+"""How the training set D^t of each generation is composed.
+
+Every loop kind of the MAD article (Alemohammad et al., 2024, §2.2) and of the accumulate
+literature (Gerstgrasser et al., 2024) is one setting of the same general mix: a fixed real
+set D_r drawn once, ``n_fresh`` new real samples per generation, ``n_synthetic`` samples from
+earlier generators, optionally accumulated over generations and optionally subsampled. A loop
+config only says which mix it is (:meth:`LoopConfig.plan`); :func:`step` does the composing.
+
+Generation 1 is always trained on real data only. Every sample carries its provenance in
+``origin``: :data:`FIXED` (-1) for the fixed real set, :data:`FRESH` (0) for fresh real
+samples, k >= 1 for a sample drawn from the generator of generation k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+from pydantic import NonNegativeInt, PositiveInt, model_validator
+
+from .._validation import Model, check
+from ..data.base import DataSource
+from ..generators.base import Generator
+
+FIXED = -1
+FRESH = 0
+
+Draw = Callable[[str], np.random.Generator]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The mix for one generation.
+
+    Attributes:
+        n_fixed: size of the fixed real set D_r (drawn once, reused).
+        use_fixed: whether D_r is part of this generation's training set.
+        n_fresh: new real samples this generation.
+        n_synthetic: samples drawn from earlier generators this generation.
+        accumulate: keep every earlier training sample in the pool.
+        subsample: train on a random subset of this size of the pool (None = all of it).
+    """
+
+    n_fixed: int
+    use_fixed: bool
+    n_fresh: int
+    n_synthetic: int
+    accumulate: bool = False
+    subsample: int | None = None
+
+
+class LoopConfig(Model):
+    """Keys every loop config has."""
+
+    kind: str
+    synthetic_from: Literal["last", "all"] = "last"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_sizes(cls, raw: object) -> object:
+        # Sizes that default to n_real are filled in here so the resolved config shows them.
+        if isinstance(raw, dict) and "n_real" in cls.model_fields:
+            n_real = raw.get("n_real", cls.model_fields["n_real"].default)
+            for key in ("n_synthetic", "train_size"):
+                if key in cls.model_fields and raw.get(key) is None:
+                    raw = {**raw, key: n_real}
+        return raw
+
+    def plan(self, generation: int) -> Plan:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def train_sizes(self, generations: int) -> list[int]:
+        """Training-set size of each generation 1..T (checked against the generator's needs)."""
+        sizes, pool = [], 0
+        for t in range(1, generations + 1):
+            p = self.plan(t)
+            new = p.n_fresh + p.n_synthetic + (p.n_fixed if t == 1 else 0)
+            if p.accumulate:
+                pool += new
+                size = min(pool, p.subsample) if p.subsample else pool
+            else:
+                size = (p.n_fixed if p.use_fixed else 0) + p.n_fresh + p.n_synthetic
+            sizes.append(size)
+        return sizes
+
+
+class FullySyntheticConfig(LoopConfig):
+    """G^1 on ``n_real`` real samples; every later G^t on ``n_synthetic`` synthetic samples only."""
+
+    kind: Literal["fully_synthetic"] = "fully_synthetic"
+    n_real: PositiveInt = 100
+    n_synthetic: PositiveInt = 100
+
+    def plan(self, generation: int) -> Plan:
+        if generation == 1:
+            return Plan(self.n_real, True, 0, 0)
+        return Plan(self.n_real, False, 0, self.n_synthetic)
+
+
+class AugmentConfig(LoopConfig):
+    """A fixed real set D_r of ``n_real`` samples reused every generation plus ``n_synthetic``."""
+
+    kind: Literal["augment"] = "augment"
+    n_real: PositiveInt = 100
+    n_synthetic: NonNegativeInt = 100
+
+    def plan(self, generation: int) -> Plan:
+        return Plan(self.n_real, True, 0, 0 if generation == 1 else self.n_synthetic)
+
+
+class FreshConfig(LoopConfig):
+    """``n_real`` new real samples every generation plus ``n_synthetic`` synthetic ones."""
+
+    kind: Literal["fresh"] = "fresh"
+    n_real: PositiveInt = 100
+    n_synthetic: NonNegativeInt = 100
+
+    def plan(self, generation: int) -> Plan:
+        return Plan(0, False, self.n_real, 0 if generation == 1 else self.n_synthetic)
+
+
+class AccumulateConfig(LoopConfig):
+    """Keep everything: D^t = D^{t-1} ∪ (``n_fresh`` fresh real) ∪ (``n_synthetic`` synthetic).
+
+    The initial ``n_real`` real samples stay in the pool for good (Gerstgrasser et al., 2024).
+    """
+
+    kind: Literal["accumulate"] = "accumulate"
+    n_real: PositiveInt = 100
+    n_synthetic: NonNegativeInt = 100
+    n_fresh: NonNegativeInt = 0
+
+    def plan(self, generation: int) -> Plan:
+        if generation == 1:
+            return Plan(self.n_real, True, 0, 0, accumulate=True)
+        return Plan(self.n_real, True, self.n_fresh, self.n_synthetic, accumulate=True)
+
+
+class AccumulateSubsampleConfig(AccumulateConfig):
+    """The pool grows as in ``accumulate``; each generation trains on ``train_size`` of it."""
+
+    kind: Literal["accumulate_subsample"] = "accumulate_subsample"  # type: ignore[assignment]
+    train_size: PositiveInt = 100
+
+    def plan(self, generation: int) -> Plan:
+        return replace(super().plan(generation), subsample=self.train_size)
+
+
+class MixedConfig(LoopConfig):
+    """The general mix: ``n_fixed`` fixed real + ``n_fresh`` fresh real + ``n_synthetic``."""
+
+    kind: Literal["mixed"] = "mixed"
+    n_fixed: NonNegativeInt = 0
+    n_fresh: NonNegativeInt = 100
+    n_synthetic: NonNegativeInt = 100
+
+    @model_validator(mode="after")
+    def _some_real(self) -> "MixedConfig":
+        check(
+            self.n_fixed + self.n_fresh > 0,
+            "loop.n_fixed",
+            "> 0 or loop.n_fresh > 0 (generation 1 needs real data)",
+            self.n_fixed,
+        )
+        return self
+
+    def plan(self, generation: int) -> Plan:
+        return Plan(self.n_fixed, True, self.n_fresh, 0 if generation == 1 else self.n_synthetic)
+
+
+@dataclass(frozen=True)
+class LoopState:
+    """What carries over from one generation to the next.
+
+    Attributes:
+        generation: the last finished generation (0 before the loop starts).
+        fixed: the fixed real set D_r (n_fixed, d), or None before it is drawn.
+        pool: the accumulated pool (n, d) and its ``pool_origin`` (n,), for accumulating loops.
+        generators: fitted generators of earlier generations, oldest first; only the last one
+            is kept unless ``synthetic_from`` is ``all``. ``generator_ids`` are their generations.
+    """
+
+    generation: int = 0
+    fixed: np.ndarray | None = None
+    pool: np.ndarray | None = None
+    pool_origin: np.ndarray | None = None
+    generators: tuple[Generator, ...] = ()
+    generator_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """D^t with its provenance. ``x``: (n, d); ``origin``: (n,) int codes (see module doc)."""
+
+    x: np.ndarray
+    origin: np.ndarray
+    info: dict[str, float] = field(default_factory=dict)
+
+
+def synthesize(
+    n: int, generators: Sequence[Generator], ids: Sequence[int], rng: np.random.Generator, bias: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` samples split evenly over ``generators`` (earlier ones take the remainder)."""
+    sizes = [len(part) for part in np.array_split(np.arange(n), len(generators))]
+    xs = [g.sample(size, rng=rng, bias=bias) for g, size in zip(generators, sizes, strict=True) if size]
+    origins = [np.full(size, k) for k, size in zip(ids, sizes, strict=True) if size]
+    return np.concatenate(xs), np.concatenate(origins)
+
+
+def provenance(origin: np.ndarray) -> dict[str, float]:
+    """Bookkeeping rows: training-set size and the fraction of each provenance."""
+    n = len(origin)
+    return {
+        "train_size": float(n),
+        "frac_real_fixed": float(np.mean(origin == FIXED)) if n else 0.0,
+        "frac_real_fresh": float(np.mean(origin == FRESH)) if n else 0.0,
+        "frac_synthetic": float(np.mean(origin > 0)) if n else 0.0,
+    }
+
+
+def step(
+    config: LoopConfig, state: LoopState, *, source: DataSource, draw: Draw, bias: float
+) -> tuple[LoopState, TrainingSet]:
+    """Compose D^t for generation ``state.generation + 1``.
+
+    Args:
+        config: the loop config (its :meth:`~LoopConfig.plan` gives the mix).
+        state: the state after the previous generation.
+        source: the real distribution.
+        draw: ``draw(role)`` returns this generation's random stream for a role
+            (``real_fixed``, ``real_fresh``, ``synthetic``, ``subsample``).
+        bias: the sampling bias λ used to draw synthetic samples.
+
+    Returns:
+        The new state (without this generation's generator, which the runner appends with
+        :func:`with_generator`) and the training set.
+    """
+    t = state.generation + 1
+    plan = config.plan(t)
+    fixed = state.fixed
+    if fixed is None and plan.n_fixed:
+        fixed = source.sample(plan.n_fixed, rng=draw("real_fixed"))
+    parts: list[np.ndarray] = []
+    origins: list[np.ndarray] = []
+    if plan.accumulate and state.pool is not None:
+        parts.append(state.pool)
+        origins.append(state.pool_origin if state.pool_origin is not None else np.empty(0, int))
+    elif plan.use_fixed and fixed is not None:
+        parts.append(fixed)
+        origins.append(np.full(len(fixed), FIXED))
+    if plan.n_fresh:
+        parts.append(source.sample(plan.n_fresh, rng=draw("real_fresh")))
+        origins.append(np.full(plan.n_fresh, FRESH))
+    if plan.n_synthetic and t > 1:
+        x_s, o_s = synthesize(plan.n_synthetic, state.generators, state.generator_ids, draw("synthetic"), bias)
+        parts.append(x_s)
+        origins.append(o_s)
+    x, origin = np.concatenate(parts), np.concatenate(origins).astype(np.int64)
+    pool, pool_origin = (x, origin) if plan.accumulate else (None, None)
+    if plan.subsample is not None and len(x) > plan.subsample:
+        keep = np.sort(draw("subsample").choice(len(x), size=plan.subsample, replace=False))
+        x, origin = x[keep], origin[keep]
+    new_state = replace(state, generation=t, fixed=fixed, pool=pool, pool_origin=pool_origin)
+    return new_state, TrainingSet(x, origin, provenance(origin))
+
+
+def with_generator(config: LoopConfig, state: LoopState, generator: Generator) -> LoopState:
+    """Append the generator fitted at ``state.generation`` (keep all only for ``synthetic_from: all``)."""
+    if config.synthetic_from == "all":
+        return replace(
+            state,
+            generators=(*state.generators, generator),
+            generator_ids=(*state.generator_ids, state.generation),
+        )
+    return replace(state, generators=(generator,), generator_ids=(state.generation,))

@@ -1,0 +1,6 @@
+"""Metrics: distances and manifold estimates between real and generated samples."""
+
+from . import evaluate as _evaluate  # registers the built-in metrics
+from .evaluate import EvalConfig, EvalContext, evaluate
+
+__all__ = ["EvalConfig", "EvalContext", "evaluate"]

@@ -1,0 +1,164 @@
+"""Metrics computed after each generation, by name.
+
+A metric is a function of an :class:`EvalContext` (held-out real samples, generated samples,
+the fitted generator, the real distribution) returning named floats. The maths lives in
+:mod:`autophagy.metrics.functional`; this module only wires names to it. Metrics that share
+work (precision/recall/density/coverage) share it through ``ctx.cache``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from .._validation import Model
+from ..data.base import DataSource
+from ..registry import entries, register
+
+
+class EvalConfig(Model):
+    """``eval:`` how the metrics are computed each generation.
+
+    Attributes:
+        n_samples: held-out real samples (drawn once per repeat) and generated samples (drawn
+            fresh each generation, with the generator's bias λ) compared by the metrics.
+        nearest_k: k of the k-NN balls of precision / recall / density / coverage.
+        n_projections: random directions of the sliced Wasserstein distance.
+        mode_share: a true mode is covered when it receives at least this share of the
+            generated samples (``modes_covered``).
+        mode_radius: a sample counts for its mode only within this Mahalanobis radius.
+        snapshot_size: generated samples saved for the report's scatter snapshots.
+    """
+
+    n_samples: PositiveInt = 1000
+    nearest_k: PositiveInt = 5
+    n_projections: PositiveInt = 128
+    mode_share: float = Field(default=0.01, gt=0.0, le=1.0)
+    mode_radius: PositiveFloat = 3.0
+    snapshot_size: int = Field(default=500, ge=0)
+
+
+@dataclass
+class EvalContext:
+    """Everything a metric may look at for one generation.
+
+    Attributes:
+        real: held-out real samples, shape (n_eval, d).
+        fake: samples from the generator with bias λ, shape (n_eval, d).
+        generator: the fitted generator G^t.
+        bias: λ used to sample ``fake``.
+        source: the real distribution.
+        config: the eval settings.
+        rng: stream for randomised metrics.
+    """
+
+    real: np.ndarray
+    fake: np.ndarray
+    generator: Any
+    bias: float
+    source: DataSource
+    config: EvalConfig
+    rng: np.random.Generator
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+MetricFn = Callable[[EvalContext], float]
+
+#: Names that need the data's true distribution to be a single Gaussian and the generator to
+#: expose its (mean, covariance); checked when the config is validated.
+NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
+#: Names that need the true distribution to be a known mixture.
+NEEDS_MIXTURE_TRUTH = {"modes_covered"}
+
+
+def metric(name: str, summary: str) -> Callable[[MetricFn], MetricFn]:
+    return register("metric", name, summary)
+
+
+def _functional():  # type: ignore[no-untyped-def]
+    # Imported on first use so that validating a config never loads the metric maths.
+    from . import functional
+
+    return functional
+
+
+def _prdc(ctx: EvalContext) -> dict[str, float]:
+    if "prdc" not in ctx.cache:
+        ctx.cache["prdc"] = _functional().prdc(ctx.real, ctx.fake, nearest_k=ctx.config.nearest_k)
+    return ctx.cache["prdc"]
+
+
+@metric("frechet", "Fréchet distance (squared, FID convention) between Gaussian fits of real and generated samples")
+def _frechet(ctx: EvalContext) -> float:
+    return _functional().frechet_distance(ctx.real, ctx.fake)
+
+
+@metric("gaussian_w2", "exact squared W2 between G^t's Gaussian N(μ_t, λΣ_t) and the true Gaussian")
+def _gaussian_w2(ctx: EvalContext) -> float:
+    truth = ctx.source.truth()
+    assert truth is not None and len(truth.weights) == 1
+    mean, cov = ctx.generator.moments(bias=ctx.bias)
+    return _functional().gaussian_w2(mean, cov, truth.means[0], truth.covariances[0])
+
+
+@metric("sliced_wasserstein", "sliced 2-Wasserstein distance (POT), eval.n_projections directions")
+def _sliced(ctx: EvalContext) -> float:
+    return _functional().sliced_wasserstein(ctx.real, ctx.fake, n_projections=ctx.config.n_projections, rng=ctx.rng)
+
+
+@metric("mmd", "unbiased MMD² with an RBF kernel, median-heuristic bandwidth")
+def _mmd(ctx: EvalContext) -> float:
+    return _functional().mmd_rbf(ctx.real, ctx.fake)
+
+
+for _name, _text in {
+    "precision": "share of generated samples inside the real k-NN manifold (quality)",
+    "recall": "share of real samples inside the generated k-NN manifold (diversity)",
+    "density": "how many real k-NN balls contain each generated sample, / k (Naeem et al. 2020)",
+    "coverage": "share of real samples whose k-NN ball holds a generated sample (Naeem et al. 2020)",
+}.items():
+    metric(_name, _text)(lambda ctx, _key=_name: _prdc(ctx)[_key])
+
+
+@metric("loglik_real", "mean log-likelihood of held-out real data under G^t (with bias λ)")
+def _loglik(ctx: EvalContext) -> float:
+    return float(np.mean(ctx.generator.log_prob(ctx.real, bias=ctx.bias)))
+
+
+@metric("cov_trace", "trace of G^t's covariance (of its samples where it has no closed form)")
+def _cov_trace(ctx: EvalContext) -> float:
+    if hasattr(ctx.generator, "moments"):
+        return float(np.trace(ctx.generator.moments(bias=ctx.bias)[1]))
+    return float(np.trace(np.atleast_2d(np.cov(ctx.fake, rowvar=False))))
+
+
+@metric("modes_covered", "true mixture modes receiving at least eval.mode_share of generated samples")
+def _modes(ctx: EvalContext) -> float:
+    truth = ctx.source.truth()
+    assert truth is not None
+    covered, _ = _functional().modes_covered(
+        ctx.fake,
+        truth.means,
+        truth.covariances,
+        truth.weights,
+        min_share=ctx.config.mode_share,
+        radius=ctx.config.mode_radius,
+    )
+    return float(covered)
+
+
+def evaluate(names: list[str], ctx: EvalContext) -> dict[str, float]:
+    """Compute each named metric; a metric that fails numerically gives NaN, not an exception."""
+    available = entries("metric")
+    out: dict[str, float] = {}
+    with np.errstate(all="ignore"):
+        for name in names:
+            try:
+                out[name] = float(available[name].build(ctx))
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                out[name] = float("nan")
+    return out

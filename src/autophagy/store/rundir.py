@@ -1,0 +1,189 @@
+"""One directory per run, written atomically.
+
+Contract of a run directory ``<out>/<name>/<run_id>/``:
+
+- ``config.yaml``: the resolved config; a directory holding a different config is refused.
+- ``run.json``: run_id, name, status (running | complete | failed), seed, repeats,
+  generations, generations_done, version, git_sha, created, updated, error.
+- ``metrics.parquet``: columns run, seed, generation, metric, value; rewritten (temp file +
+  rename) after every generation, so it always holds whole generations.
+- ``state.npz``: the loop state after the last finished generation (pools, fitted
+  generators), enough to resume exactly.
+- ``samples/real.npy``, ``samples/gen-NNNN.npy``: scatter snapshots of the first repeat.
+
+Nothing here is locked: any number of processes can write different run directories side by
+side, and any reader sees either the old or the new version of each file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..exceptions import CorruptRunError, RunConflictError
+
+METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through a temp file in the same directory, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+class RunDir:
+    """A run directory (see the module docstring for its contract)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.parquet"
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.npz"
+
+    # -- creation -----------------------------------------------------------------------
+    def open(self, config: dict[str, Any], run_id: str, *, version: str) -> None:
+        """Create the directory for ``config``, or check that it already holds that config."""
+        config_path = self.path / "config.yaml"
+        if config_path.exists():
+            try:
+                existing = yaml.safe_load(config_path.read_text())
+            except yaml.YAMLError as exc:
+                raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
+            if existing != config:
+                raise RunConflictError(
+                    f"{self.path} already holds a run of a different config; refusing to overwrite it "
+                    "(choose another --out directory or delete that run)."
+                )
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
+        self.write_status(
+            {
+                "run_id": run_id,
+                "name": config.get("name"),
+                "status": "running",
+                "seed": config.get("seed"),
+                "repeats": config.get("repeats"),
+                "generations": config.get("generations"),
+                "generations_done": 0,
+                "version": version,
+                "git_sha": _git_sha(),
+                "created": _now(),
+                "error": None,
+            }
+        )
+
+    # -- status ---------------------------------------------------------------------------
+    def read_status(self) -> dict[str, Any]:
+        path = self.path / "run.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptRunError(f"cannot read {path}: {exc}") from None
+
+    def write_status(self, status: dict[str, Any]) -> None:
+        atomic_write_text(self.path / "run.json", json.dumps({**status, "updated": _now()}, indent=2))
+
+    def update_status(self, **changes: Any) -> None:
+        self.write_status({**self.read_status(), **changes})
+
+    # -- metrics --------------------------------------------------------------------------
+    def read_metrics(self) -> Any:
+        """The metrics table as a pandas DataFrame (empty if none yet)."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.metrics_path.exists():
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
+        try:
+            table = pq.read_table(self.metrics_path)
+        except (pa.ArrowException, OSError) as exc:
+            raise CorruptRunError(f"cannot read {self.metrics_path}: {exc}".splitlines()[0]) from None
+        missing = set(METRIC_COLUMNS) - set(table.column_names)
+        if missing:
+            raise CorruptRunError(f"cannot read {self.metrics_path}: missing columns {sorted(missing)}")
+        return table.to_pandas()[METRIC_COLUMNS]
+
+    def write_metrics(self, frame: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame[METRIC_COLUMNS].astype(_DTYPES), preserve_index=False)
+        atomic_write(self.metrics_path, lambda tmp: pq.write_table(table, tmp))
+
+    # -- loop state -----------------------------------------------------------------------
+    def save_state(self, arrays: dict[str, np.ndarray]) -> None:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+
+        atomic_write(self.state_path, write)
+
+    def load_state(self) -> dict[str, np.ndarray] | None:
+        if not self.state_path.exists():
+            return None
+        try:
+            with np.load(self.state_path, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
+        except (OSError, ValueError, EOFError) as exc:
+            raise CorruptRunError(f"cannot read {self.state_path}: {exc}") from None
+
+    # -- snapshots ------------------------------------------------------------------------
+    def save_samples(self, name: str, x: np.ndarray) -> None:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, x)
+
+        atomic_write(self.path / "samples" / f"{name}.npy", write)
+
+
+_DTYPES = {"run": "string", "seed": "int64", "generation": "int64", "metric": "string", "value": "float64"}
