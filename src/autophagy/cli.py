@@ -1,0 +1,230 @@
+"""Command line: ``autophagy run | sweep | report | list | demo | runs | query``.
+
+Exit codes: 0 on success, 2 on a bad config or bad input (one line naming the key, the value
+and what is allowed; no traceback), 1 when runs of a sweep failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .exceptions import AutophagyError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-consuming generative training loops.")
+
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set generator.bias=0.7")]
+OutOption = Annotated[Path, typer.Option("--out", help="Root directory of the run store.")]
+FormatOption = Annotated[str, typer.Option("--format", help="table | json | csv")]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    set_: SetOption = None,
+    out: OutOption = Path("runs"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and exit.")] = False,
+) -> None:
+    """Run (or resume) one experiment and print where its results are."""
+    from .config import dump_yaml, load_config
+    from .runner.loop import run as run_experiment
+
+    resolved = load_config(config, set_ or [])
+    if dry_run:
+        typer.echo(dump_yaml(resolved), nl=False)
+        return
+    with _progress() as bar:
+        task = bar.add_task(f"{resolved.name} generations", total=resolved.generations)
+        result = run_experiment(resolved, out=out, progress=lambda e: bar.update(task, completed=e["generation"]))
+        bar.update(task, completed=resolved.generations)
+    last = result.metrics[result.metrics["generation"] == result.metrics["generation"].max()]
+    summary = last.groupby("metric")["value"].mean()
+    typer.echo(f"run {result.run_id}: {len(result.metrics)} rows in {result.path}")
+    for name in resolved.metrics:
+        if name in summary:
+            typer.echo(f"  {name:>20s} (generation {resolved.generations}, mean over repeats) = {summary[name]:.4g}")
+
+
+def _sweep(configs: list[Any], out: Path, workers: int | None) -> list[dict[str, Any]]:
+    from .runner.sweep import run_sweep
+
+    total_generations = sum(c.generations for c in configs)
+    with _progress() as bar:
+        runs = bar.add_task("runs", total=len(configs))
+        gens = bar.add_task("generations", total=total_generations)
+
+        def on_event(event: dict[str, Any]) -> None:
+            bar.advance(runs if event["kind"] == "run" else gens)
+
+        summaries = run_sweep(configs, out=out, workers=workers, on_event=on_event)
+        bar.update(gens, completed=total_generations)
+    return summaries
+
+
+def _print_summary(summaries: list[dict[str, Any]]) -> int:
+    failed = [s for s in summaries if s["status"] != "complete"]
+    typer.echo(f"{len(summaries) - len(failed)} of {len(summaries)} runs complete")
+    for s in failed:
+        typer.echo(f"  FAILED {s['run_id']}: {s['error']}", err=True)
+    return 1 if failed else 0
+
+
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML with a sweep section.")],
+    set_: SetOption = None,
+    out: OutOption = Path("runs"),
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: cores).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the expanded runs and exit.")] = False,
+) -> None:
+    """Run a grid of configs × seeds on a local process pool (rerun to resume)."""
+    from .runner.sweep import expand
+
+    configs = expand(config, set_ or [])
+    if dry_run:
+        for c in configs:
+            typer.echo(f"{c.run_id()}  seed={c.seed}")
+        return
+    code = _print_summary(_sweep(configs, out, workers))
+    typer.echo(f"results in {out}; report with: autophagy report {out}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="A run store, an experiment or a run directory.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the report (default DIR/report).")] = None,
+) -> None:
+    """Write PNG figures and one self-contained HTML page per experiment."""
+    from .report import build_report
+
+    for page in build_report(directory, out):
+        typer.echo(str(page))
+
+
+@app.command("list")
+def list_(fmt: FormatOption = "table") -> None:
+    """List the registered data sources, generators, loops and metrics."""
+    from .registry import GROUPS, entries
+
+    rows = [{"group": g, "name": e.name, "summary": e.summary} for g in GROUPS for e in entries(g).values()]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    _check_format(fmt, ("table", "json"))
+    from rich.table import Table
+
+    table = Table("group", "name", "summary")
+    for row in rows:
+        table.add_row(row["group"], row["name"], row["summary"])
+    _console().print(table)
+
+
+@app.command()
+def runs(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt: FormatOption = "table") -> None:
+    """List the runs under DIR with their status and flattened config."""
+    from .store.catalog import runs_table
+
+    _print_frame(runs_table(directory), fmt)
+
+
+@app.command()
+def query(
+    directory: Annotated[Path, typer.Argument(help="A run store.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views `metrics` and `runs`.")] = "SELECT * FROM metrics LIMIT 20",
+    fmt: FormatOption = "table",
+) -> None:
+    """Query every run's metrics under DIR with DuckDB."""
+    from .store.catalog import query as run_query
+
+    _print_frame(run_query(directory, sql), fmt)
+
+
+@app.command()
+def demo(
+    out: OutOption = Path("runs/demo"),
+    repeats: Annotated[int, typer.Option("--repeats", help="Seeds per setting.")] = 5,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: cores).")] = None,
+) -> None:
+    """The MAD loops × λ ∈ {1, 0.7} on a 2-D Gaussian mixture and an 8-d Gaussian, then the report."""
+    from .demo import demo_configs
+    from .report import build_report
+
+    configs = demo_configs(repeats)
+    typer.echo(f"demo: {len(configs)} runs (3 loops x 2 biases x 2 datasets x {repeats} seeds) into {out}")
+    code = _print_summary(_sweep(configs, out, workers))
+    pages = build_report(out)
+    for page in pages:
+        typer.echo(f"report: {page}")
+    raise typer.Exit(code)
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    from .exceptions import InvalidParameterError
+
+    if fmt not in allowed:
+        raise InvalidParameterError(f"The '--format' parameter must be one of {', '.join(allowed)}. Got {fmt!r} instead.")
+
+
+def _print_frame(frame: Any, fmt: str) -> None:
+    _check_format(fmt, ("table", "json", "csv"))
+    if fmt == "json":
+        typer.echo(frame.to_json(orient="records", indent=2))
+    elif fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        from rich.table import Table
+
+        table = Table(*[str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
+            table.add_row(*[str(v) for v in row])
+        _console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except AutophagyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted; rerun the same command to resume", err=True)
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2
+        raise
+    return int(code) if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
