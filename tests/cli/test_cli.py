@@ -93,3 +93,23 @@ def test_run_refuses_a_sweep_config(tmp_path, capsys):
     path.write_text(yaml.safe_dump(config))
     assert main(["run", str(path)]) == 2
     assert "only for 'autophagy sweep'" in capsys.readouterr().err
+
+
+def test_sweep_on_the_process_pool_matches_in_process(tmp_path):
+    from autophagy.runner.sweep import expand, run_sweep
+
+    config = small_config(generations=2, repeats=1)
+    config["sweep"] = {"grid": {"generator.bias": [1.0, 0.6]}, "seeds": 1}
+    configs = expand(config)
+    events = []
+    pooled = run_sweep(configs, out=tmp_path / "pool", workers=2, on_event=events.append)
+    serial = run_sweep(configs, out=tmp_path / "serial", workers=1)
+    assert [s["status"] for s in pooled] == ["complete", "complete"]
+    assert [s["run_id"] for s in pooled] == [s["run_id"] for s in serial]
+    assert sum(e["kind"] == "generation" for e in events) == 4 and sum(e["kind"] == "run" for e in events) == 2
+    import pandas as pd
+
+    for a, b in zip(pooled, serial, strict=True):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(f"{a['path']}/metrics.parquet"), pd.read_parquet(f"{b['path']}/metrics.parquet")
+        )
