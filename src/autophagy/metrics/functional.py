@@ -96,7 +96,7 @@ def sliced_wasserstein(x: np.ndarray, y: np.ndarray, *, n_projections: int = 128
     return float(ot.sliced_wasserstein_distance(x, y, n_projections=int(n_projections), p=2, seed=state))
 
 
-def median_heuristic_bandwidth(x: np.ndarray, y: np.ndarray, max_rows: int = 1000) -> float:
+def median_heuristic_bandwidth(x: np.ndarray, y: np.ndarray, max_rows: int = 500) -> float:
     """Median pairwise Euclidean distance of the pooled sample (first ``max_rows`` of each).
 
     Deterministic: the subsample is the leading rows, not a random draw.
