@@ -10,11 +10,15 @@ from ..exceptions import CorruptRunError, InvalidParameterError
 
 
 def find_runs(root: str | Path) -> list[Path]:
-    """Run directories under ``root`` (any depth; ``root`` itself may be one), sorted."""
+    """Run directories under ``root`` (any depth; ``root`` itself may be one), sorted.
+
+    A run directory is one holding ``run.json``; runs without ``metrics.parquet`` yet (failed
+    or still at generation 0) are included, so that their status can be reported.
+    """
     root = Path(root)
-    if not root.exists():
+    if not root.is_dir():
         raise InvalidParameterError(f"The directory {str(root)!r} does not exist.")
-    return sorted(p.parent for p in root.rglob("run.json") if (p.parent / "config.yaml").exists())
+    return sorted(p.parent for p in root.rglob("run.json") if p.is_file())
 
 
 def runs_table(root: str | Path) -> Any:
@@ -27,7 +31,7 @@ def runs_table(root: str | Path) -> Any:
         try:
             status = json.loads((path / "run.json").read_text())
             config = yaml.safe_load((path / "config.yaml").read_text())
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
             raise CorruptRunError(f"cannot read the run in {path}: {exc}".splitlines()[0]) from None
         row = {k: status.get(k) for k in ("run_id", "name", "status", "generations_done")}
         row.update(flatten(config))

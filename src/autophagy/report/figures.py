@@ -1,0 +1,281 @@
+"""Figures of a report: metric-vs-generation charts (PNG and Plotly) and sample snapshots.
+
+matplotlib is used through :class:`matplotlib.figure.Figure` (no pyplot, so no GUI backend
+and no global figure state); matplotlib and Plotly are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: One colour per setting (matplotlib's tab10), shared by the PNG and the Plotly charts.
+PALETTE: tuple[str, ...] = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+#: A theory curve per setting label: (generations, predicted values), both shape (T,).
+TheoryCurves = Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+
+def colour(index: int) -> str:
+    """The colour of the ``index``-th setting."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _plain(text: str) -> str:
+    """Text for matplotlib, shown literally (a ``$`` would otherwise start mathtext)."""
+    return text.replace("$", r"\$")
+
+
+def _plotly_text(text: str) -> str:
+    """Text for Plotly, shown literally (Plotly reads a subset of HTML tags in labels)."""
+    return html.escape(text, quote=False)
+
+
+def _series(summary: Any, setting: str) -> tuple[np.ndarray, ...]:
+    """(generation, mean, lo, hi, n_nan) of one setting, sorted by generation."""
+    part = summary[summary["setting"] == setting].sort_values("generation")
+    return tuple(part[c].to_numpy(dtype=float) for c in ("generation", "mean", "lo", "hi", "n_nan"))
+
+
+def metric_png(
+    summary: Any,
+    metric: str,
+    path: str | Path,
+    settings: Sequence[str],
+    theory: TheoryCurves | None = None,
+) -> Path:
+    """Mean line and 95 % band per setting against generation, written as a PNG.
+
+    Generations where some repeat gave NaN are marked with a red ``x`` under the axis.
+
+    Args:
+        summary: Rows of :func:`~autophagy.report.collect.summarise` for this metric.
+        metric: The metric name (y-axis label).
+        path: The PNG to write.
+        settings: Setting labels in legend order (fixes each setting's colour).
+        theory: Predicted curves per setting label, drawn dashed.
+
+    Returns:
+        ``path`` as a Path.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import blended_transform_factory
+
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    fig.subplots_adjust(
+        left=0.13, right=0.97, top=0.91, bottom=0.13
+    )  # constrained layout: 2x slower
+    ax = fig.add_subplot()
+    below_axis = blended_transform_factory(ax.transData, ax.transAxes)
+    flagged = False
+    for i, setting in enumerate(settings):
+        gen, mean, lo, hi, n_nan = _series(summary, setting)
+        if gen.size == 0:
+            continue
+        ax.fill_between(gen, lo, hi, color=colour(i), alpha=0.2, linewidth=0)
+        ax.plot(gen, mean, color=colour(i), marker="o", markersize=3, label=_plain(setting))
+        if np.any(n_nan > 0):
+            flagged = True
+            ax.plot(
+                gen[n_nan > 0],
+                np.full(int(np.sum(n_nan > 0)), 0.02),
+                "x",
+                color="#d62728",
+                transform=below_axis,
+                clip_on=False,
+            )
+        if theory and setting in theory:
+            t_gen, t_val = theory[setting]
+            ax.plot(
+                t_gen,
+                t_val,
+                linestyle="--",
+                color=colour(i),
+                linewidth=1.2,
+                label=_plain(f"theory: {setting}"),
+            )
+    ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(_plain(metric))
+    ax.set_title(
+        _plain(metric) + ("  (x: generation with NaN values)" if flagged else ""), fontsize=10
+    )
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
+    path = Path(path)
+    fig.savefig(path)
+    return path
+
+
+def metric_plotly(
+    summary: Any,
+    metric: str,
+    settings: Sequence[str],
+    theory: TheoryCurves | None = None,
+) -> Any:
+    """The interactive version of :func:`metric_png`: a Plotly figure (line + band per setting).
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, setting in enumerate(settings):
+        gen, mean, lo, hi, n_nan = _series(summary, setting)
+        if gen.size == 0:
+            continue
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([gen[ok], gen[ok][::-1]]),
+                y=np.concatenate([hi[ok], lo[ok][::-1]]),
+                fill="toself",
+                fillcolor=_rgba(colour(i), 0.2),
+                line={"width": 0},
+                hoverinfo="skip",
+                legendgroup=setting,
+                showlegend=False,
+                name=_plotly_text(setting),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=gen,
+                y=mean,
+                customdata=np.stack([lo, hi, n_nan], axis=-1),
+                hovertemplate=(
+                    "generation %{x}<br>mean %{y:.4g}<br>95% band [%{customdata[0]:.4g}, "
+                    "%{customdata[1]:.4g}]<br>NaN repeats %{customdata[2]}"
+                    "<extra>%{fullData.name}</extra>"
+                ),
+                mode="lines+markers",
+                line={"color": colour(i)},
+                marker={
+                    "size": np.where(n_nan > 0, 10, 5),
+                    "symbol": np.where(n_nan > 0, "x", "circle").tolist(),
+                },
+                legendgroup=setting,
+                name=_plotly_text(setting),
+            )
+        )
+        if theory and setting in theory:
+            t_gen, t_val = theory[setting]
+            fig.add_trace(
+                go.Scatter(
+                    x=t_gen,
+                    y=t_val,
+                    mode="lines",
+                    line={"color": colour(i), "dash": "dash"},
+                    legendgroup=setting,
+                    name=_plotly_text(f"theory: {setting}"),
+                )
+            )
+    fig.update_layout(
+        title={"text": _plotly_text(metric)},
+        xaxis_title="generation",
+        yaxis_title=_plotly_text(metric),
+        height=420,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        template="plotly_white",
+        legend={"font": {"size": 10}},
+    )
+    return fig
+
+
+def project_2d(
+    real: np.ndarray | None, samples: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], str]:
+    """Bring samples to two coordinates for a scatter plot.
+
+    With ``d <= 2`` the first two coordinates are kept. With ``d > 2`` every sample is
+    projected onto the two leading principal axes of ``real`` (of the first sample when
+    ``real`` is None), centred at that sample's mean.
+
+    Args:
+        real: Reference sample of shape (m, d), or None.
+        samples: Further samples, each of shape (m_i, d).
+
+    Returns:
+        The projected arrays (``real`` first when given), each of shape (m_i, min(d, 2)), and
+        a note for the title saying which projection was used ("" when none).
+    """
+    arrays = ([real] if real is not None else []) + list(samples)
+    arrays = [np.asarray(a, dtype=float).reshape(len(a), -1) for a in arrays]
+    d = arrays[0].shape[1]
+    if d <= 2:
+        return arrays, ""
+    basis_of = arrays[0][np.all(np.isfinite(arrays[0]), axis=1)]
+    centre = basis_of.mean(axis=0)
+    # rows of vt are the principal axes, by decreasing variance
+    _, _, vt = np.linalg.svd(basis_of - centre, full_matrices=False)
+    axes = vt[:2].T  # (d, 2)
+    which = "real" if real is not None else "first generated"
+    note = f"d={d}: projected onto the two leading principal axes of the {which} sample"
+    return [(a - centre) @ axes for a in arrays], note
+
+
+def snapshot_png(panels: Sequence[tuple[str, np.ndarray]], title: str, path: str | Path) -> Path:
+    """Scatter panels side by side with equal axis limits, in the look of the MAD figures.
+
+    Args:
+        panels: (panel title, sample of shape (m, 1) or (m, 2)) pairs; non-finite rows are
+            dropped. A one-dimensional sample is drawn as a histogram instead.
+        title: The figure title.
+        path: The PNG to write.
+
+    Returns:
+        ``path`` as a Path.
+    """
+    from matplotlib.figure import Figure
+
+    finite = [x[np.all(np.isfinite(x), axis=1)] for _, x in panels]
+    stacked = np.concatenate(finite) if finite else np.empty((0, 2))
+    if len(stacked):
+        low, high = stacked.min(axis=0), stacked.max(axis=0)
+        pad = 0.05 * np.maximum(high - low, 1e-9)
+        low, high = low - pad, high + pad
+    else:
+        low, high = np.full(2, -1.0), np.full(2, 1.0)
+    fig = Figure(figsize=(2.6 * len(panels), 3.2), dpi=110)
+    fig.subplots_adjust(left=0.04, right=0.99, top=0.76, bottom=0.08, wspace=0.2)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for i, (ax, (name, _), x) in enumerate(zip(axes, panels, finite, strict=True)):
+        dot = "#444444" if i == 0 and name == "real" else "#1f4e9c"
+        if x.shape[1] == 1:
+            ax.hist(x[:, 0], bins=np.linspace(low[0], high[0], 41), color=dot, alpha=0.6)
+            ax.set_xlim(low[0], high[0])
+        else:
+            ax.scatter(x[:, 0], x[:, 1], s=4, alpha=0.35, color=dot, linewidths=0)
+            ax.set_xlim(low[0], high[0])
+            ax.set_ylim(low[1], high[1])
+            ax.set_box_aspect(1)
+        dropped = len(panels[i][1]) - len(x)
+        ax.set_title(_plain(name) + (f" ({dropped} non-finite)" if dropped else ""), fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(_plain(title), fontsize=9)
+    path = Path(path)
+    fig.savefig(path)
+    return path

@@ -1,0 +1,368 @@
+"""One self-contained HTML page (plus PNG figures) per experiment.
+
+Layout written by :func:`build_report`::
+
+    <out>/<experiment>/index.html          opens offline: Plotly JS inlined once, PNGs as data URIs
+    <out>/<experiment>/figures/metric-NN-<metric>.png
+    <out>/<experiment>/figures/samples-NN.png
+
+Every user-provided string (experiment names, config values, error text) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import CorruptRunError, InvalidParameterError
+from ..store.rundir import atomic_write
+from .collect import Experiment, RunRecord, Setting, collect, format_value, metric_order, summarise
+from .figures import metric_plotly, metric_png, project_2d, snapshot_png
+
+#: ``theory(config, metric, generations) -> predicted values of shape (T,) or None``; ``config``
+#: is the nested resolved config of the setting's first run, ``generations`` an int array (T,).
+Theory = Callable[[dict[str, Any], str, np.ndarray], np.ndarray | None]
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def build_report(
+    root: str | Path, out: str | Path | None = None, theory: Theory | None = None
+) -> list[Path]:
+    """Write figures and one self-contained HTML page per experiment found under ``root``.
+
+    Args:
+        root: A run store, an experiment folder or a single run directory.
+        out: The report folder (default ``<root>/report``); each experiment gets
+            ``<out>/<name>/index.html`` and ``<out>/<name>/figures/*.png``, where ``<name>`` is
+            the experiment name with characters other than letters, digits, ``.``, ``_``, ``-``
+            replaced by ``_`` (and a ``-2``, ``-3``… suffix if two names collide).
+        theory: Optional predicted curve per (config, metric, generations), drawn dashed beside
+            the measured mean; return None where there is no prediction.
+
+    Returns:
+        The paths of the HTML pages, one per experiment, sorted by experiment name.
+
+    Raises:
+        InvalidParameterError: If ``root`` does not exist or holds no run directory, or if
+            ``theory`` returns an array of the wrong shape.
+        CorruptRunError: If a file of a run directory cannot be read (the message names it).
+    """
+    root = Path(root)
+    experiments = collect(root)
+    out = Path(out) if out is not None else root / "report"
+    pages: list[Path] = []
+    used: set[str] = set()
+    for experiment in experiments:
+        folder = out / _unique(safe_name(experiment.name), used)
+        pages.append(write_page(experiment, folder, theory))
+    return pages
+
+
+def safe_name(name: str) -> str:
+    """A file-system-safe folder name for an experiment.
+
+    >>> safe_name("demo-gaussian-8d")
+    'demo-gaussian-8d'
+    >>> safe_name("<script>alert(1)</script>")
+    '_script_alert_1_script_'
+    """
+    slug = _SAFE_NAME.sub("_", name).strip()
+    return "experiment" if slug in ("", ".", "..") else slug[:80]
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, k = name, 1
+    while candidate.lower() in used:  # case-insensitive file systems
+        k += 1
+        candidate = f"{name}-{k}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def write_page(experiment: Experiment, folder: Path, theory: Theory | None = None) -> Path:
+    """Write ``folder/index.html`` and ``folder/figures/*.png`` for one experiment.
+
+    Returns:
+        The path of the HTML page.
+    """
+    figures = folder / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    summary = summarise(experiment.metrics)
+    labels = [s.label for s in experiment.settings]
+    written: set[Path] = set()
+
+    charts = []
+    for i, metric in enumerate(metric_order(summary["metric"])):
+        part = summary[summary["metric"] == metric]
+        curves = theory_curves(theory, experiment.settings, metric, part)
+        png = figures / f"metric-{i + 1:02d}-{safe_name(metric)[:40]}.png"
+        written.add(metric_png(part, metric, png, labels, curves))
+        charts.append((metric, png, metric_plotly(part, metric, labels, curves)))
+
+    snapshots = []
+    for i, setting in enumerate(experiment.settings):
+        found = _snapshot(setting)
+        if found is None:
+            continue
+        panels, title = found
+        png = snapshot_png(panels, title, figures / f"samples-{i + 1:02d}.png")
+        written.add(png)
+        snapshots.append((setting.label, title, png))
+
+    for stale in figures.glob("*.png"):  # figures of an earlier report of this experiment
+        if stale not in written:
+            stale.unlink()
+
+    page = render_page(experiment, summary, charts, snapshots)
+    path = folder / "index.html"
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(page, encoding="utf-8")
+
+    atomic_write(path, write)
+    return path
+
+
+def theory_curves(
+    theory: Theory | None, settings: Sequence[Setting], metric: str, summary: Any
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Predicted curves per setting label for one metric (settings without one are left out).
+
+    Raises:
+        InvalidParameterError: If ``theory`` returns an array whose shape is not (T,).
+    """
+    if theory is None:
+        return {}
+    curves = {}
+    for setting in settings:
+        gens = np.sort(
+            summary.loc[summary["setting"] == setting.label, "generation"].to_numpy(dtype=np.int64)
+        )
+        if gens.size == 0:
+            continue
+        predicted = theory(setting.runs[0].config, metric, gens)
+        if predicted is None:
+            continue
+        predicted = np.asarray(predicted, dtype=float)
+        if predicted.shape != gens.shape:
+            raise InvalidParameterError(
+                f"The 'theory' parameter must return None or an array of shape {gens.shape} "
+                f"(one value per generation). Got shape {predicted.shape} instead for {metric!r}."
+            )
+        curves[setting.label] = (gens.astype(float), predicted)
+    return curves
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise CorruptRunError(f"cannot read {path}: {exc}".splitlines()[0]) from None
+    return x.reshape(len(x), -1) if x.ndim != 2 else x
+
+
+def _snapshot(setting: Setting) -> tuple[list[tuple[str, np.ndarray]], str] | None:
+    """Real, first, middle and last generation samples of the first run that saved some."""
+    for run in setting.runs:
+        folder = run.path / "samples"
+        gens = sorted(int(p.stem[4:]) for p in folder.glob("gen-*.npy") if p.stem[4:].isdigit())
+        if not gens:
+            continue
+        middle = min(gens, key=lambda g: (abs(g - (gens[0] + gens[-1]) / 2), g))
+        picked = sorted({gens[0], middle, gens[-1]})
+        real_path = folder / "real.npy"
+        real = _load(real_path) if real_path.exists() else None
+        generated = [_load(folder / f"gen-{g:04d}.npy") for g in picked]
+        if any(x.shape[1] != generated[0].shape[1] for x in generated) or (
+            real is not None and real.shape[1] != generated[0].shape[1]
+        ):
+            raise CorruptRunError(f"cannot read {folder}: samples of different dimensions")
+        projected, note = project_2d(real, generated)
+        names = (["real"] if real is not None else []) + [f"generation {g}" for g in picked]
+        seed = run.flat.get("seed")
+        title = f"{setting.label}: run {run.run_id}" + ("" if seed is None else f", seed {seed}")
+        if note:
+            title += f"\n{note}"
+        return list(zip(names, projected, strict=True)), title
+    return None
+
+
+def _data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+
+
+def _e(value: Any) -> str:
+    """Escape any value for HTML text or attribute content."""
+    return html.escape(value if isinstance(value, str) else format_value(value), quote=True)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
+    """An HTML table; ``header`` is escaped here, ``rows`` must hold already-escaped HTML."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    attr = f' class="{css}"' if css else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _degenerate_section(summary: Any) -> str:
+    bad = summary[summary["n_nan"] > 0]
+    if not len(bad):
+        return ""
+    rows = []
+    for (setting, metric), part in bad.groupby(["setting", "metric"], sort=False):
+        gens = ", ".join(
+            f"{g} ({k}/{k + n} repeats NaN)"
+            for g, k, n in zip(part["generation"], part["n_nan"], part["n"], strict=True)
+        )
+        rows.append([_e(setting), _e(metric), _e(gens)])
+    return (
+        '<section class="degenerate"><h2>&#9888; Degenerate generations</h2>'
+        "<p>Some repeats gave NaN (a degenerate fit or metric) at these generations; means and "
+        "bands leave those repeats out, and the charts mark the generations with an x.</p>"
+        + _table(["setting", "metric", "degenerate generations"], rows)
+        + "</section>"
+    )
+
+
+def _runs_section(experiment: Experiment) -> str:
+    label_of = {r.path: s.label for s in experiment.settings for r in s.runs}
+    seeds = experiment.metrics.groupby("path")["seed"].unique() if len(experiment.metrics) else {}
+    runs: list[RunRecord] = [r for s in experiment.settings for r in s.runs]
+    counts: dict[str, int] = {}
+    rows = []
+    for run in runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+        run_seeds = sorted(int(s) for s in seeds[str(run.path)]) if str(run.path) in seeds else []
+        done = "?" if run.generations_done is None else str(run.generations_done)
+        total = "?" if run.generations is None else str(run.generations)
+        error = f"<pre>{_e(run.error)}</pre>" if run.error else ""
+        css = _SAFE_NAME.sub("_", run.status)
+        rows.append(
+            [
+                _e(run.run_id),
+                _e(label_of[run.path]),
+                f'<span class="status {_e(css)}">{_e(run.status)}</span>',
+                f"{_e(done)}/{_e(total)}",
+                _e(", ".join(map(str, run_seeds)) or "none yet"),
+                error,
+            ]
+        )
+    tally = ", ".join(f"{n} {_e(status)}" for status, n in sorted(counts.items()))
+    return (
+        f"<section><h2>Runs</h2><p>{len(runs)} run(s): {tally}.</p>"
+        + _table(["run", "setting", "status", "generations", "seeds", "error"], rows, "runs")
+        + "</section>"
+    )
+
+
+def _config_section(experiment: Experiment) -> str:
+    common = _table(
+        ["key", "value"],
+        [[_e(k), _e(v)] for k, v in sorted(experiment.common.items())],
+    )
+    repeats = (
+        experiment.metrics.groupby("setting")[["path", "seed"]].apply(
+            lambda part: len(part.drop_duplicates())
+        )
+        if len(experiment.metrics)
+        else {}
+    )
+    rows = [
+        [_e(s.label)]
+        + [_e(s.values[k]) for k in experiment.varying]
+        + [_e(str(len(s.runs))), _e(str(repeats[s.label]) if s.label in repeats else "0")]
+        for s in experiment.settings
+    ]
+    varying = _table(["setting", *experiment.varying, "runs", "repeats (seeds)"], rows)
+    return (
+        "<section><h2>Config</h2><h3>Settings</h3>"
+        + ("<p>Only the seed varies between runs.</p>" if not experiment.varying else "")
+        + varying
+        + "<h3>Common to every run</h3>"
+        + common
+        + "</section>"
+    )
+
+
+def _charts_section(charts: Sequence[tuple[str, Path, Any]]) -> str:
+    if not charts:
+        return "<section><h2>Metrics</h2><p>No metrics recorded yet.</p></section>"
+    parts = ["<section><h2>Metrics</h2><p>Mean over repeats with a 95 % Student-t band.</p>"]
+    for i, (metric, png, fig) in enumerate(charts):
+        div = fig.to_html(
+            full_html=False,
+            include_plotlyjs=i == 0,  # the whole plotly.js, inlined once per page: never 'cdn'
+            config={"displaylogo": False, "responsive": True},
+        )
+        parts.append(
+            f'<div class="chart"><h3>{_e(metric)}</h3>{div}'
+            f'<p class="png"><a href="figures/{_e(png.name)}">PNG</a></p></div>'
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _snapshots_section(snapshots: Sequence[tuple[str, str, Path]]) -> str:
+    if not snapshots:
+        return ""
+    parts = [
+        "<section><h2>Samples</h2><p>First repeat of each setting: real data, then the "
+        "first, middle and last generation, on equal axes.</p>"
+    ]
+    for label, title, png in snapshots:
+        parts.append(
+            f'<figure><img src="{_data_uri(png)}" alt="{_e(title)}">'
+            f"<figcaption>{_e(label)}</figcaption></figure>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render_page(
+    experiment: Experiment,
+    summary: Any,
+    charts: Sequence[tuple[str, Path, Any]],
+    snapshots: Sequence[tuple[str, str, Path]],
+) -> str:
+    """The HTML text of one experiment's page (self-contained; user strings escaped)."""
+    from .. import __version__
+
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    n_runs = sum(len(s.runs) for s in experiment.settings)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(experiment.name)} - autophagy report</title><style>{_CSS}</style></head><body>"
+        f"<h1>{_e(experiment.name)}</h1>"
+        f'<p class="meta">{n_runs} run(s), {len(experiment.settings)} setting(s); '
+        f"autophagy {_e(__version__)}, written {_e(when)}.</p>"
+        + _degenerate_section(summary)
+        + _charts_section(charts)
+        + _snapshots_section(snapshots)
+        + _config_section(experiment)
+        + _runs_section(experiment)
+        + "</body></html>\n"
+    )
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { margin-bottom: 0.2em; } .meta { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; }
+pre { margin: 0; white-space: pre-wrap; max-width: 40em; font-size: 0.85em; }
+.status { font-weight: 600; } .status.complete { color: #2a7a2a; }
+.status.failed { color: #b00020; } .status.running { color: #a06000; }
+.degenerate { border: 2px solid #b00020; background: #fff4f4; padding: 0.5em 1em; }
+.chart { margin-bottom: 1.5em; } .png { font-size: 0.8em; margin: 0; }
+figure { margin: 1em 0; } figure img { max-width: 100%; }
+figcaption { color: #555; font-size: 0.9em; }
+"""
