@@ -103,8 +103,9 @@ def test_prdc_equals_the_reference_package(rng, k):
         assert ours[name] == pytest.approx(float(theirs[name]), abs=1e-12), name
 
 
-def test_precision_and_recall_on_nested_supports(rng):
+def test_precision_and_recall_on_nested_supports(global_seed):
     # fake inside a sub-box of the real box: every fake sample is within the real manifold
+    rng = np.random.default_rng(global_seed)
     real = rng.uniform(-1, 1, size=(3000, 2))
     fake = rng.uniform(-0.5, 0.5, size=(3000, 2))
     p = F.prdc(real, fake, nearest_k=5)
@@ -120,7 +121,8 @@ def grid_mixture():
     return means, covs, np.full(25, 1 / 25)
 
 
-def test_modes_covered_counts_visited_modes(rng):
+def test_modes_covered_counts_visited_modes(global_seed):
+    rng = np.random.default_rng(global_seed)
     means, covs, weights = grid_mixture()
     full = means[rng.integers(0, 25, 5000)] + 0.1 * rng.normal(size=(5000, 2))
     assert F.modes_covered(full, means, covs, weights)[0] == 25
