@@ -30,7 +30,9 @@ class EvalConfig(Model):
         n_projections: random directions of the sliced Wasserstein distance.
         mode_share: a true mode is covered when it receives at least this share of the
             generated samples (``modes_covered``).
-        mode_radius: a sample counts for its mode only within this Mahalanobis radius.
+        mode_radius: a sample counts for its mode only within this Mahalanobis radius; None
+            (the default) takes the radius holding 99 % of a true mode's mass in d dimensions,
+            sqrt(chi2.ppf(0.99, d)) (3.03 in 2-d), so the count stays meaningful in high d.
         snapshot_size: generated samples saved for the report's scatter snapshots.
     """
 
@@ -38,7 +40,7 @@ class EvalConfig(Model):
     nearest_k: PositiveInt = 5
     n_projections: PositiveInt = 128
     mode_share: float = Field(default=0.01, gt=0.0, le=1.0)
-    mode_radius: PositiveFloat = 3.0
+    mode_radius: PositiveFloat | None = None
     snapshot_size: int = Field(default=500, ge=0)
 
 
@@ -138,15 +140,18 @@ def _cov_trace(ctx: EvalContext) -> float:
 
 @metric("modes_covered", "true mixture modes receiving at least eval.mode_share of generated samples")
 def _modes(ctx: EvalContext) -> float:
+    from scipy.stats import chi2
+
     truth = ctx.source.truth()
     assert truth is not None
+    radius = ctx.config.mode_radius or float(np.sqrt(chi2.ppf(0.99, truth.dim)))
     covered, _ = _functional().modes_covered(
         ctx.fake,
         truth.means,
         truth.covariances,
         truth.weights,
         min_share=ctx.config.mode_share,
-        radius=ctx.config.mode_radius,
+        radius=radius,
     )
     return float(covered)
 
