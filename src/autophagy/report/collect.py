@@ -25,21 +25,6 @@ from ..store.catalog import find_runs, flatten
 #: Flattened config keys that only pick seeds, so never tell settings apart.
 REPEAT_KEYS: frozenset[str] = frozenset({"seed", "repeats"})
 
-#: Metrics shown first, in this order; unknown metrics follow alphabetically.
-METRIC_ORDER: tuple[str, ...] = (
-    "frechet",
-    "gaussian_w2",
-    "sliced_wasserstein",
-    "mmd",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "loglik_real",
-    "cov_trace",
-    "modes_covered",
-)
-
 #: Bookkeeping rows of the loop (not quality metrics): always shown last, in this order.
 BOOKKEEPING: tuple[str, ...] = (
     "train_size",
@@ -312,17 +297,20 @@ def collect(root: str | Path) -> list[Experiment]:
 
 
 def metric_order(names: Iterable[str]) -> list[str]:
-    """Known metrics in :data:`METRIC_ORDER`, then others alphabetically, bookkeeping last.
+    """Registered metrics in registry order, then others alphabetically, bookkeeping last.
 
     >>> metric_order(["train_size", "zeta", "mmd", "frechet"])
     ['frechet', 'mmd', 'zeta', 'train_size']
     """
+    from ..registry import entries
+
+    known = list(entries("metric"))
 
     def key(name: str) -> tuple[int, int, str]:
         if name in BOOKKEEPING:
             return (2, BOOKKEEPING.index(name), name)
-        if name in METRIC_ORDER:
-            return (0, METRIC_ORDER.index(name), name)
+        if name in known:
+            return (0, known.index(name), name)
         return (1, 0, name)
 
     return sorted(set(names), key=key)
