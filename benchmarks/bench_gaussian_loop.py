@@ -9,10 +9,9 @@ the store's overhead as a ratio measured in the same run.
 
 from __future__ import annotations
 
-import os
+from autophagy._threads import set_single_thread_env
 
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+set_single_thread_env()  # before numpy loads: one BLAS thread per process
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402

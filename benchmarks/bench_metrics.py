@@ -20,10 +20,9 @@ Usage::
 
 from __future__ import annotations
 
-import os
+from autophagy._threads import set_single_thread_env
 
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # before numpy loads: one BLAS thread
+set_single_thread_env()  # before numpy loads: one BLAS thread per process
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402

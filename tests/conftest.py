@@ -1,7 +1,8 @@
 import os
 
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+from autophagy._threads import set_single_thread_env
+
+set_single_thread_env()  # importing autophagy already did; explicit before numpy for the tests
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

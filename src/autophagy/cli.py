@@ -68,6 +68,13 @@ def run(
             typer.echo(f"  {name:>20s} (generation {resolved.generations}, mean over repeats) = {summary[name]:.4g}")
 
 
+def _at_least_one(value: int | None, option: str) -> None:
+    from .exceptions import InvalidParameterError
+
+    if value is not None and value < 1:
+        raise InvalidParameterError(f"The '{option}' parameter must be an int >= 1. Got {value!r} instead.")
+
+
 def _sweep(configs: list[Any], out: Path, workers: int | None) -> list[dict[str, Any]]:
     from .runner.sweep import run_sweep
 
@@ -103,6 +110,7 @@ def sweep(
     """Run a grid of configs × seeds on a local process pool (rerun to resume)."""
     from .runner.sweep import expand
 
+    _at_least_one(workers, "--workers")
     configs = expand(config, set_ or [])
     if dry_run:
         for c in configs:
@@ -173,6 +181,8 @@ def demo(
     from .demo import demo_configs
     from .report import build_report
 
+    _at_least_one(repeats, "--repeats")
+    _at_least_one(workers, "--workers")
     configs = demo_configs(repeats)
     typer.echo(f"demo: {len(configs)} runs (3 loops x 2 biases x 2 datasets x {repeats} seeds) into {out}")
     code = _print_summary(_sweep(configs, out, workers))

@@ -113,3 +113,13 @@ def test_sweep_on_the_process_pool_matches_in_process(tmp_path):
         pd.testing.assert_frame_equal(
             pd.read_parquet(f"{a['path']}/metrics.parquet"), pd.read_parquet(f"{b['path']}/metrics.parquet")
         )
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["demo", "--repeats", "0"], "'--repeats' parameter must be an int >= 1. Got 0"),
+    (["demo", "--workers", "-2"], "'--workers' parameter must be an int >= 1. Got -2"),
+])
+def test_bad_demo_and_sweep_options_exit_2(tmp_path, capsys, args, message):
+    assert main([*args, "--out", str(tmp_path / "runs")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
