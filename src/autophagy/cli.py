@@ -69,10 +69,9 @@ def run(
 
 
 def _at_least_one(value: int | None, option: str) -> None:
-    from .exceptions import InvalidParameterError
+    from ._validation import check
 
-    if value is not None and value < 1:
-        raise InvalidParameterError(f"The '{option}' parameter must be an int >= 1. Got {value!r} instead.")
+    check(value is None or value >= 1, option, "an int >= 1", value)
 
 
 def _sweep(configs: list[Any], out: Path, workers: int | None) -> list[dict[str, Any]]:

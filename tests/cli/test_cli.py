@@ -123,3 +123,13 @@ def test_bad_demo_and_sweep_options_exit_2(tmp_path, capsys, args, message):
     assert main([*args, "--out", str(tmp_path / "runs")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_run_sweep_rejects_zero_workers_instead_of_using_all_cores(tmp_path):
+    from autophagy import load_config
+    from autophagy.exceptions import InvalidParameterError
+    from autophagy.runner.sweep import run_sweep
+
+    with pytest.raises(InvalidParameterError, match=r"'workers' parameter must be an int >= 1 .* Got 0"):
+        run_sweep([load_config(small_config())], out=tmp_path / "runs", workers=0)
+    assert not (tmp_path / "runs").exists()

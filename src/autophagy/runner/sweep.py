@@ -20,6 +20,7 @@ from typing import Any
 
 from .._threads import limit_threads, set_single_thread_env
 from ..config import ExperimentConfig, apply_overrides, load_config, load_yaml
+from .._validation import check
 from ..exceptions import InvalidParameterError
 
 
@@ -95,6 +96,7 @@ def run_sweep(
         on_event: called with ``{"kind": "generation", ...}`` after each generation of any run
             and ``{"kind": "run", ...}`` when a run ends.
     """
+    check(workers is None or workers >= 1, "workers", "an int >= 1 or None (all cores)", workers)
     emit = on_event or (lambda event: None)
     workers = max(1, min(workers or os.cpu_count() or 1, len(configs)))
     summaries: list[dict[str, Any]] = []
