@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsAny
@@ -64,6 +64,11 @@ class ExperimentConfig(Model):
     loop: SerializeAsAny[LoopConfig]
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    engine: Literal["exact", "sampled"] | None = Field(
+        default=None,
+        description="exact: Gaussian loops on sufficient statistics; sampled: draw every sample. "
+        "Unset: exact wherever it applies (see exact_unavailable), else sampled.",
+    )
     sweep: SweepConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,7 +150,30 @@ def load_config(
         groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
     config = validate(ExperimentConfig, {**raw, **groups})
     _cross_check(config)
+    reason = exact_unavailable(config)
+    if config.engine is None:
+        config = config.model_copy(update={"engine": "sampled" if reason else "exact"})
+    check(config.engine == "sampled" or reason is None, "engine", f"'sampled' here ({reason})", config.engine)
     return config
+
+
+def exact_unavailable(config: ExperimentConfig) -> str | None:
+    """Why the exact Gaussian engine cannot run this config, or None when it can.
+
+    It needs Gaussian data and a Gaussian generator fitted by mle/unbiased on whole groups of
+    samples: ``accumulate_subsample`` (a random subset of a pool is not a function of the
+    pool's statistics) and Ledoit-Wolf shrinkage (used below dim + 1 samples) are sampled only.
+    """
+    if config.data.kind != "gaussian":
+        return f"data.kind is {config.data.kind!r}; the exact engine needs 'gaussian'"
+    if config.generator.kind != "gaussian":
+        return f"generator.kind is {config.generator.kind!r}; the exact engine needs 'gaussian'"
+    if config.loop.kind == "accumulate_subsample":
+        return "a random subset of the pool (loop.kind 'accumulate_subsample') has no exact law"
+    dim = config.data.dim  # type: ignore[attr-defined]
+    if min(config.loop.train_sizes(config.generations)) < dim + 1:
+        return "generator.shrinkage is used below dim + 1 training samples"
+    return None
 
 
 def _cross_check(config: ExperimentConfig) -> None:

@@ -9,23 +9,17 @@ and ends with exactly the rows an uninterrupted run gives (every random stream i
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import __version__
-from .._rng import stream
 from .._threads import limit_threads
-from ..config import ExperimentConfig, build_generator, build_source, load_config
-from ..exceptions import DegenerateFitError, InvalidParameterError, StatisticalWarning
-from ..loops.policy import LoopState, step, with_generator
-from ..metrics.evaluate import EvalContext, evaluate
+from ..config import ExperimentConfig, load_config
+from ..exceptions import InvalidParameterError
 from ..store.rundir import METRIC_COLUMNS, RunDir
+from .engines import make_engine
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -49,14 +43,6 @@ class Result:
     def wide(self) -> Any:
         """Metrics pivoted to one column per metric, indexed by (seed, generation)."""
         return self.metrics.pivot_table(index=["seed", "generation"], columns="metric", values="value")
-
-
-@dataclass
-class _Repeat:
-    seed: int
-    state: LoopState
-    holdout: np.ndarray
-    failed: str | None = None
 
 
 def run_dir_for(config: ExperimentConfig, out: str | Path) -> Path:
@@ -108,36 +94,32 @@ def run(
 def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress: Progress | None) -> Any:
     import pandas as pd
 
-    source = build_source(config)
-    seeds = [config.seed + r for r in range(config.repeats)]
     frame = store.read_metrics() if store else pd.DataFrame(columns=METRIC_COLUMNS)
     saved = store.load_state() if store else None
     done = int(saved["generation"]) if saved is not None else 0
     frame = frame[frame["generation"] <= done].reset_index(drop=True)
-    repeats = [_restore(config, source, seed, saved) for seed in seeds]
+    engine = make_engine(config, run_id, saved)
     if store is not None and done >= config.generations:
         store.update_status(status="complete", generations_done=done, error=None)
         return frame
     if store is not None:
         store.update_status(status="running", error=None)
         if done == 0 and config.eval.snapshot_size:
-            store.save_samples("real", repeats[0].holdout[: config.eval.snapshot_size])
+            store.save_samples("real", engine.real_snapshot())
     snapshots = _snapshot_generations(config.generations)
     blocks = [frame] if len(frame) else []
     for t in range(done + 1, config.generations + 1):
-        rows: list[tuple[str, int, int, str, float]] = []
-        for rep in repeats:
-            values, fake = _generation(config, source, rep, t)
-            rows += [(run_id, rep.seed, t, name, value) for name, value in values.items()]
-            if store is not None and rep is repeats[0] and t in snapshots and fake is not None:
-                store.save_samples(f"gen-{t:04d}", fake[: config.eval.snapshot_size])
+        want = store is not None and t in snapshots and config.eval.snapshot_size > 0
+        rows, fake = engine.advance(t, snapshot=want)
+        if want and fake is not None:
+            store.save_samples(f"gen-{t:04d}", fake)  # type: ignore[union-attr]
         blocks.append(pd.DataFrame(rows, columns=METRIC_COLUMNS))
         frame = pd.concat(blocks, ignore_index=True)
         blocks = [frame]
         if store is not None:
             # metrics first, then state: a crash in between recomputes generation t exactly.
             store.write_metrics(frame)
-            store.save_state(_state_arrays(config, repeats, t))
+            store.save_state(engine.state_arrays(t))
             store.update_status(generations_done=t)
         if progress is not None:
             progress({"run_id": run_id, "name": config.name, "generation": t, "generations": config.generations})
@@ -148,77 +130,6 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
 
 def _snapshot_generations(generations: int) -> set[int]:
     return {1, (generations + 1) // 2, generations}
-
-
-def _generation(
-    config: ExperimentConfig, source: Any, rep: _Repeat, t: int
-) -> tuple[dict[str, float], np.ndarray | None]:
-    """One generation of one repeat: compose D^t, fit G^t, evaluate. Mutates ``rep``."""
-    bias = config.generator.bias
-    names = config.metrics
-    if rep.failed is not None:
-        return {**{n: math.nan for n in names}, "degenerate": 1.0}, None
-    draw = lambda role: stream(rep.seed, t, role)  # noqa: E731
-    state, train = step(config.loop, rep.state, source=source, draw=draw, bias=bias)
-    generator = build_generator(config, source)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", StatisticalWarning)
-            generator.fit(train.x, rng=draw("fit"))
-        fake = generator.sample(config.eval.n_samples, rng=draw("eval"), bias=bias)
-        if not np.all(np.isfinite(fake)):
-            raise DegenerateFitError("the generator produced non-finite samples")
-    except DegenerateFitError as exc:
-        rep.failed = f"generation {t}: {exc}"
-        rep.state = state
-        return {**{n: math.nan for n in names}, **train.info, "degenerate": 1.0}, None
-    rep.state = with_generator(config.loop, state, generator)
-    ctx = EvalContext(rep.holdout, fake, generator, bias, source, config.eval, draw("metric"))
-    values = evaluate(names, ctx)
-    degenerate = float(not all(math.isfinite(v) for v in values.values()))
-    return {**values, **train.info, "degenerate": degenerate}, fake
-
-
-# -- checkpoints ----------------------------------------------------------------------------
-def _state_arrays(config: ExperimentConfig, repeats: list[_Repeat], generation: int) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {"generation": np.asarray(generation)}
-    for rep in repeats:
-        key = f"s{rep.seed}"
-        st = rep.state
-        if st.fixed is not None:
-            arrays[f"{key}/fixed"] = st.fixed
-        if st.pool is not None and st.pool_origin is not None:
-            arrays[f"{key}/pool"] = st.pool
-            arrays[f"{key}/pool_origin"] = st.pool_origin
-        arrays[f"{key}/generator_ids"] = np.asarray(st.generator_ids, dtype=np.int64)
-        arrays[f"{key}/failed"] = np.asarray(rep.failed or "")
-        for gid, gen in zip(st.generator_ids, st.generators, strict=True):
-            for name, value in gen.get_state().items():
-                arrays[f"{key}/g{gid}/{name}"] = np.asarray(value)
-    return arrays
-
-
-def _restore(config: ExperimentConfig, source: Any, seed: int, saved: dict[str, np.ndarray] | None) -> _Repeat:
-    holdout = source.sample(config.eval.n_samples, rng=stream(seed, 0, "holdout"))
-    if saved is None:
-        return _Repeat(seed, LoopState(), holdout)
-    key = f"s{seed}"
-    ids = tuple(int(i) for i in saved[f"{key}/generator_ids"])
-    generators = []
-    for gid in ids:
-        prefix = f"{key}/g{gid}/"
-        state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
-        generators.append(build_generator(config, source).set_state(state))
-    state = LoopState(
-        generation=int(saved["generation"]),
-        fixed=saved.get(f"{key}/fixed"),
-        pool=saved.get(f"{key}/pool"),
-        pool_origin=saved.get(f"{key}/pool_origin"),
-        generators=tuple(generators),
-        generator_ids=ids,
-    )
-    failed = str(saved[f"{key}/failed"]) or None
-    return _Repeat(seed, state, holdout, failed)
 
 
 __all__ = ["Result", "run", "run_dir_for"]

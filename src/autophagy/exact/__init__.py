@@ -1,0 +1,12 @@
+"""The exact Gaussian engine: Gaussian loops run on sufficient statistics, batched over repeats.
+
+:mod:`.stats` draws the sample mean and scatter of a group from their Normal and Wishart laws;
+:mod:`.step` composes each generation's training set from such groups following the loop's
+plan and fits the Gaussian. Same distribution of results as the sampled engine, without
+drawing the samples.
+"""
+
+from .stats import Stats, draw, merge, psd_factor, wishart
+from .step import ExactState, FittedGaussians, exact_step, fit
+
+__all__ = ["ExactState", "FittedGaussians", "Stats", "draw", "exact_step", "fit", "merge", "psd_factor", "wishart"]

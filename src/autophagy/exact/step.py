@@ -1,0 +1,119 @@
+"""One generation of a Gaussian loop on sufficient statistics, for every repeat at once.
+
+The same :class:`~autophagy.loops.policy.Plan` that :func:`autophagy.loops.policy.step`
+composes from samples is composed here from group statistics (:mod:`.stats`): the fixed real
+set is drawn once and kept as (n, x̄, S); fresh real samples and synthetic samples from each
+earlier generator are drawn as statistics from their exact laws; an accumulated pool is the
+merged statistics of everything so far. The fit is then exact: μ_t = x̄ and
+Σ_t = S / (n - δ) with δ = 0 (``mle``) or 1 (``unbiased``).
+
+Not exact, so not here: ``accumulate_subsample`` (a random subset of a pool depends on more
+than the pool's statistics) and Ledoit-Wolf shrinkage (used below d + 1 samples); those run on
+the sampled engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..loops.policy import FIXED, FRESH, LoopConfig, provenance
+from .stats import Stats, draw, merge, psd_factor
+
+Draw = Callable[[str], np.random.Generator]
+
+
+@dataclass(frozen=True)
+class FittedGaussians:
+    """The Gaussians fitted at one generation, one per repeat.
+
+    Attributes:
+        generation: the generation that fitted them.
+        mean: μ_t, shape (R, d).
+        cov: Σ_t, shape (R, d, d).
+        factor: F with F Fᵀ = Σ_t, shape (R, d, d) (cached for drawing synthetic groups).
+    """
+
+    generation: int
+    mean: np.ndarray
+    cov: np.ndarray
+    factor: np.ndarray
+
+
+@dataclass(frozen=True)
+class ExactState:
+    """What carries over between generations (the statistics analogue of ``LoopState``)."""
+
+    generation: int = 0
+    fixed: Stats | None = None
+    pool: Stats | None = None
+    generators: tuple[FittedGaussians, ...] = ()
+    pool_counts: tuple[tuple[int, int], ...] = ()
+
+
+def fit(stats: Stats, estimator: str) -> tuple[np.ndarray, np.ndarray]:
+    """μ = x̄ and Σ = S / (n - δ), δ = 0 for ``mle`` and 1 for ``unbiased``."""
+    ddof = 0 if estimator == "mle" else 1
+    return stats.mean, stats.scatter / (stats.n - ddof)
+
+
+def exact_step(
+    loop: LoopConfig,
+    state: ExactState,
+    *,
+    mean: np.ndarray,
+    factor: np.ndarray,
+    draw_stream: Draw,
+    bias: float,
+    estimator: str,
+    repeats: int,
+) -> tuple[ExactState, dict[str, float]]:
+    """Compose D^t as statistics, fit G^t, and return the new state.
+
+    Args:
+        loop: the loop config (its ``plan`` gives the mix).
+        state: the state after the previous generation.
+        mean: the true mean μ, shape (d,).
+        factor: a factor of the true covariance Σ, shape (d, d).
+        draw_stream: ``draw_stream(role)`` returns this generation's stream for a role.
+        bias: λ, the sampling bias of synthetic groups (they come from N(μ_k, λ Σ_k)).
+        estimator: ``mle`` or ``unbiased``.
+        repeats: R.
+
+    Returns:
+        The new state (its last generator is G^t) and the provenance rows of D^t.
+    """
+    t = state.generation + 1
+    plan = loop.plan(t)
+    fixed = state.fixed
+    if fixed is None and plan.n_fixed:
+        fixed = draw(plan.n_fixed, mean, factor, draw_stream("real_fixed"), repeats)
+    parts: list[Stats] = []
+    origin: dict[int, int] = {}
+    if plan.accumulate and state.pool is not None:
+        parts.append(state.pool)
+        origin.update(dict(state.pool_counts))
+    elif plan.use_fixed and fixed is not None:
+        parts.append(fixed)
+        origin[FIXED] = fixed.n
+    if plan.n_fresh:
+        parts.append(draw(plan.n_fresh, mean, factor, draw_stream("real_fresh"), repeats))
+        origin[FRESH] = origin.get(FRESH, 0) + plan.n_fresh
+    if plan.n_synthetic and t > 1:
+        rng = draw_stream("synthetic")
+        sources = state.generators
+        sizes = [len(part) for part in np.array_split(np.arange(plan.n_synthetic), len(sources))]
+        scale = np.sqrt(bias)
+        for g, size in zip(sources, sizes, strict=True):
+            if size:
+                parts.append(draw(size, g.mean, scale * g.factor, rng, repeats))
+                origin[g.generation] = origin.get(g.generation, 0) + size
+    train = merge(parts)
+    mu, cov = fit(train, estimator)
+    fitted = FittedGaussians(t, mu, cov, psd_factor(cov))
+    keep = (*state.generators, fitted) if loop.synthetic_from == "all" else (fitted,)
+    pool, counts = (train, tuple(origin.items())) if plan.accumulate else (None, ())
+    codes = np.concatenate([np.full(size, code) for code, size in origin.items()])
+    return ExactState(t, fixed, pool, keep, counts), provenance(codes)

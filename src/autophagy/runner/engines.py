@@ -1,0 +1,260 @@
+"""The two ways to run a loop's generations: on samples, or exactly on Gaussian statistics.
+
+An engine advances every repeat of a run by one generation and returns the metric rows; the
+runner (:mod:`.loop`) owns the store, the resume and the progress. Both engines write the same
+rows (every metric, the provenance rows, ``degenerate``) so reports and queries never need to
+know which one ran.
+
+Random streams:
+    ``sampled`` — repeat r uses seed ``seed + r`` and its own streams (see :mod:`autophagy._rng`),
+    so ``repeats: 3`` gives the rows of three runs with seeds s, s+1, s+2.
+    ``exact`` — generation t draws all repeats at once from the streams (seed, t, role) of the run
+    seed (batched arrays are what make it fast), so a repeat's values depend on the run seed and
+    the number of repeats; the ``seed`` column still labels repeat r as ``seed + r``. Metrics that
+    need samples (precision, MMD, ...) draw them per repeat from its own streams, as ``sampled``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .._rng import stream
+from ..config import ExperimentConfig, build_generator, build_source
+from ..exact import ExactState, FittedGaussians, Stats, exact_step, psd_factor
+from ..exceptions import DegenerateFitError, StatisticalWarning
+from ..generators.gaussian import GaussianGenerator
+from ..loops.policy import LoopState, step, with_generator
+from ..metrics.evaluate import MOMENT_METRICS, EvalContext, evaluate
+
+Row = tuple[str, int, int, str, float]
+
+
+class Engine(Protocol):
+    """Advances all repeats of one run, generation by generation."""
+
+    def real_snapshot(self) -> np.ndarray:
+        """Held-out real samples of the first repeat (the report's reference scatter)."""
+        ...
+
+    def advance(self, t: int, snapshot: bool) -> tuple[list[Row], np.ndarray | None]:
+        """Run generation ``t``; return its rows and, if ``snapshot``, first-repeat samples."""
+        ...
+
+    def state_arrays(self, t: int) -> dict[str, np.ndarray]:
+        """Everything needed to resume after generation ``t``."""
+        ...
+
+
+def make_engine(config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> Engine:
+    """The engine named by ``config.engine``, restored from ``saved`` state when resuming."""
+    if config.engine == "exact":
+        return ExactEngine(config, run_id, saved)
+    return SampledEngine(config, run_id, saved)
+
+
+def _seeds(config: ExperimentConfig) -> list[int]:
+    return [config.seed + r for r in range(config.repeats)]
+
+
+# -- sampled ------------------------------------------------------------------------------------
+@dataclass
+class _Repeat:
+    seed: int
+    state: LoopState
+    holdout: np.ndarray
+    failed: str | None = None
+
+
+class SampledEngine:
+    """Draws every training set and fits the configured generator on it, repeat by repeat."""
+
+    def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
+        self.config, self.run_id = config, run_id
+        self.source = build_source(config)
+        self.repeats = [self._restore(seed, saved) for seed in _seeds(config)]
+
+    def real_snapshot(self) -> np.ndarray:
+        return self.repeats[0].holdout[: self.config.eval.snapshot_size]
+
+    def advance(self, t: int, snapshot: bool) -> tuple[list[Row], np.ndarray | None]:
+        rows: list[Row] = []
+        first = None
+        for rep in self.repeats:
+            values, fake = self._generation(rep, t)
+            rows += [(self.run_id, rep.seed, t, name, value) for name, value in values.items()]
+            if rep is self.repeats[0] and snapshot and fake is not None:
+                first = fake[: self.config.eval.snapshot_size]
+        return rows, first
+
+    def _generation(self, rep: _Repeat, t: int) -> tuple[dict[str, float], np.ndarray | None]:
+        """One generation of one repeat: compose D^t, fit G^t, evaluate. Mutates ``rep``."""
+        config = self.config
+        bias = config.generator.bias
+        names = config.metrics
+        if rep.failed is not None:
+            return {**{n: math.nan for n in names}, "degenerate": 1.0}, None
+        draw = lambda role: stream(rep.seed, t, role)  # noqa: E731
+        state, train = step(config.loop, rep.state, source=self.source, draw=draw, bias=bias)
+        generator = build_generator(config, self.source)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)
+                generator.fit(train.x, rng=draw("fit"))
+            fake = generator.sample(config.eval.n_samples, rng=draw("eval"), bias=bias)
+            if not np.all(np.isfinite(fake)):
+                raise DegenerateFitError("the generator produced non-finite samples")
+        except DegenerateFitError as exc:
+            rep.failed = f"generation {t}: {exc}"
+            rep.state = state
+            return {**{n: math.nan for n in names}, **train.info, "degenerate": 1.0}, None
+        rep.state = with_generator(config.loop, state, generator)
+        ctx = EvalContext(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"))
+        values = evaluate(names, ctx)
+        degenerate = float(not all(math.isfinite(v) for v in values.values()))
+        return {**values, **train.info, "degenerate": degenerate}, fake
+
+    def state_arrays(self, t: int) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {"generation": np.asarray(t)}
+        for rep in self.repeats:
+            key = f"s{rep.seed}"
+            st = rep.state
+            if st.fixed is not None:
+                arrays[f"{key}/fixed"] = st.fixed
+            if st.pool is not None and st.pool_origin is not None:
+                arrays[f"{key}/pool"] = st.pool
+                arrays[f"{key}/pool_origin"] = st.pool_origin
+            arrays[f"{key}/generator_ids"] = np.asarray(st.generator_ids, dtype=np.int64)
+            arrays[f"{key}/failed"] = np.asarray(rep.failed or "")
+            for gid, gen in zip(st.generator_ids, st.generators, strict=True):
+                for name, value in gen.get_state().items():
+                    arrays[f"{key}/g{gid}/{name}"] = np.asarray(value)
+        return arrays
+
+    def _restore(self, seed: int, saved: dict[str, np.ndarray] | None) -> _Repeat:
+        config, source = self.config, self.source
+        holdout = source.sample(config.eval.n_samples, rng=stream(seed, 0, "holdout"))
+        if saved is None:
+            return _Repeat(seed, LoopState(), holdout)
+        key = f"s{seed}"
+        ids = tuple(int(i) for i in saved[f"{key}/generator_ids"])
+        generators = []
+        for gid in ids:
+            prefix = f"{key}/g{gid}/"
+            state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
+            generators.append(build_generator(config, source).set_state(state))
+        state = LoopState(
+            generation=int(saved["generation"]),
+            fixed=saved.get(f"{key}/fixed"),
+            pool=saved.get(f"{key}/pool"),
+            pool_origin=saved.get(f"{key}/pool_origin"),
+            generators=tuple(generators),
+            generator_ids=ids,
+        )
+        failed = str(saved[f"{key}/failed"]) or None
+        return _Repeat(seed, state, holdout, failed)
+
+
+# -- exact --------------------------------------------------------------------------------------
+class ExactEngine:
+    """Gaussian data and generator: every repeat advanced at once on sufficient statistics.
+
+    Moment metrics (:data:`~autophagy.metrics.evaluate.MOMENT_METRICS`: functions of G^t's mean
+    and covariance and of the truth) are computed batched; any other metric gets samples drawn
+    per repeat from N(μ_t, λ Σ_t), exactly as the sampled engine would see them.
+    """
+
+    def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
+        self.config, self.run_id = config, run_id
+        self.source = build_source(config)
+        truth = self.source.truth()
+        self.mean, self.cov = truth.means[0], truth.covariances[0]
+        self.factor = np.linalg.cholesky(self.cov)
+        self.seeds = _seeds(config)
+        self.moment_names = [n for n in config.metrics if n in MOMENT_METRICS]
+        self.sample_names = [n for n in config.metrics if n not in MOMENT_METRICS]
+        self._holdout: list[np.ndarray] | None = None
+        self.state = ExactState() if saved is None else _restore_exact(saved)
+
+    def holdout(self, r: int) -> np.ndarray:
+        if self._holdout is None:
+            n = self.config.eval.n_samples
+            self._holdout = [self.source.sample(n, rng=stream(seed, 0, "holdout")) for seed in self.seeds]
+        return self._holdout[r]
+
+    def real_snapshot(self) -> np.ndarray:
+        size = self.config.eval.snapshot_size
+        return self.source.sample(size, rng=stream(self.seeds[0], 0, "holdout"))
+
+    def advance(self, t: int, snapshot: bool) -> tuple[list[Row], np.ndarray | None]:
+        config = self.config
+        bias, repeats = config.generator.bias, config.repeats
+        self.state, info = exact_step(
+            config.loop,
+            self.state,
+            mean=self.mean,
+            factor=self.factor,
+            draw_stream=lambda role: stream(config.seed, t, role),
+            bias=bias,
+            estimator=config.generator.estimator,  # type: ignore[attr-defined]
+            repeats=repeats,
+        )
+        fitted = self.state.generators[-1]
+        columns: dict[str, np.ndarray] = {}
+        with np.errstate(all="ignore"):
+            for name in self.moment_names:
+                columns[name] = MOMENT_METRICS[name](fitted.mean, bias * fitted.cov, self.mean, self.cov)
+        first = None
+        per_repeat: list[dict[str, float]] = [{} for _ in range(repeats)]
+        if self.sample_names or snapshot:
+            for r, seed in enumerate(self.seeds):
+                if not self.sample_names and r > 0:
+                    break
+                generator = GaussianGenerator().set_state({"mean": fitted.mean[r], "cov": fitted.cov[r]})
+                fake = generator.sample(config.eval.n_samples, rng=stream(seed, t, "eval"), bias=bias)
+                if r == 0:
+                    first = fake[: config.eval.snapshot_size]
+                if self.sample_names:
+                    ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
+                    per_repeat[r] = evaluate(self.sample_names, ctx)
+        rows: list[Row] = []
+        for r, seed in enumerate(self.seeds):
+            values = {name: float(columns[name][r]) for name in self.moment_names}
+            values.update(per_repeat[r])
+            values = {name: values[name] for name in config.metrics}
+            degenerate = float(not all(math.isfinite(v) for v in values.values()))
+            rows += [(self.run_id, seed, t, name, value) for name, value in {**values, **info, "degenerate": degenerate}.items()]
+        return rows, first
+
+    def state_arrays(self, t: int) -> dict[str, np.ndarray]:
+        st = self.state
+        arrays: dict[str, np.ndarray] = {"generation": np.asarray(t)}
+        for name, stats in (("fixed", st.fixed), ("pool", st.pool)):
+            if stats is not None:
+                arrays[f"exact/{name}/n"] = np.asarray(stats.n)
+                arrays[f"exact/{name}/mean"] = stats.mean
+                arrays[f"exact/{name}/scatter"] = stats.scatter
+        arrays["exact/generator_ids"] = np.asarray([g.generation for g in st.generators], dtype=np.int64)
+        for g in st.generators:
+            arrays[f"exact/g{g.generation}/mean"] = g.mean
+            arrays[f"exact/g{g.generation}/cov"] = g.cov
+        arrays["exact/pool_counts"] = np.asarray(st.pool_counts, dtype=np.int64).reshape(-1, 2)
+        return arrays
+
+
+def _restore_exact(saved: dict[str, np.ndarray]) -> ExactState:
+    def stats(name: str) -> Stats | None:
+        if f"exact/{name}/n" not in saved:
+            return None
+        return Stats(int(saved[f"exact/{name}/n"]), saved[f"exact/{name}/mean"], saved[f"exact/{name}/scatter"])
+
+    generators = []
+    for gid in saved["exact/generator_ids"]:
+        cov = saved[f"exact/g{int(gid)}/cov"]
+        generators.append(FittedGaussians(int(gid), saved[f"exact/g{int(gid)}/mean"], cov, psd_factor(cov)))
+    counts = tuple((int(code), int(size)) for code, size in saved["exact/pool_counts"])
+    return ExactState(int(saved["generation"]), stats("fixed"), stats("pool"), tuple(generators), counts)

@@ -1,0 +1,29 @@
+"""Closed forms and calculators that predict what self-consuming loops do.
+
+Gaussian loops (:mod:`.gaussian`): exact moment recursions for every loop kind, Shumailov's
+collapse laws, the fresh-data limit. The effective sample size and the admissible amount of
+synthetic data (:mod:`.admissible`). :func:`predict` gives the theory curve of a run's metric
+where one exists (the report draws it over the measurement).
+"""
+
+from .gaussian import (
+    FreshLimit,
+    MomentCurve,
+    expected_log_det,
+    fresh_limit,
+    fresh_map,
+    log_det_drift,
+    log_det_variance,
+    moment_recursion,
+)
+
+__all__ = [
+    "FreshLimit",
+    "MomentCurve",
+    "expected_log_det",
+    "fresh_limit",
+    "fresh_map",
+    "log_det_drift",
+    "log_det_variance",
+    "moment_recursion",
+]
