@@ -22,6 +22,7 @@ from .exceptions import (  # noqa: E402
     InvalidParameterError,
     MissingExtraError,
     NotFittedError,
+    PrecisionNotReachedError,
     RunConflictError,
     StatisticalWarning,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingExtraError",
     "NotFittedError",
+    "PrecisionNotReachedError",
     "Result",
     "RunConflictError",
     "StatisticalWarning",

@@ -24,13 +24,17 @@ ROLES: dict[str, int] = {
 }
 
 
-def stream(seed: int, generation: int, role: str) -> np.random.Generator:
+def stream(seed: int, generation: int, role: str, *, batch: int | None = None) -> np.random.Generator:
     """Return the generator for one named stream.
 
     Args:
         seed: the seed of one repeat (non-negative int).
         generation: generation index (0 for draws made before the loop starts).
         role: one of :data:`ROLES`.
+        batch: for Monte-Carlo calculators that add repeats in batches: the batch index
+            (batches are independent streams of the same seed).
     """
-    key = (int(generation), ROLES[role])
+    key: tuple[int, ...] = (int(generation), ROLES[role])
+    if batch is not None:
+        key = (*key, int(batch))
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))

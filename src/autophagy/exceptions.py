@@ -38,5 +38,12 @@ class DegenerateFitError(AutophagyError):
     """A fit produced a non-finite or collapsed model; recorded, not hidden."""
 
 
+class PrecisionNotReachedError(AutophagyError):
+    """A Monte-Carlo calculation cannot reach the asked precision within its budget.
+
+    The message says what was asked, what was reached and with how many repeats.
+    """
+
+
 class StatisticalWarning(UserWarning):
     """A result is computed but statistically weak (too few samples, collapsed covariance)."""

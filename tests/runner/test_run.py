@@ -31,15 +31,20 @@ def test_result_table_contract(tmp_path):
     assert status["status"] == "complete" and status["generations_done"] == 4
 
 
-def test_same_seed_same_table_and_repeat_equals_single_seed_runs():
-    a = autophagy.run(small_config(), out=None).metrics
-    b = autophagy.run(small_config(), out=None).metrics
+@pytest.mark.parametrize("engine", ["sampled", "exact"])
+def test_same_seed_same_table_and_other_seed_other_table(engine):
+    a = autophagy.run(small_config(engine=engine), out=None).metrics
+    b = autophagy.run(small_config(engine=engine), out=None).metrics
     pd.testing.assert_frame_equal(a, b)
-    single = autophagy.run(small_config(seed=8, repeats=1), out=None).metrics
+    other = autophagy.run(small_config(seed=99, engine=engine), out=None).metrics
+    assert not np.allclose(other["value"].to_numpy(), a["value"].to_numpy())
+
+
+def test_sampled_repeat_equals_the_single_seed_run():
+    a = autophagy.run(small_config(engine="sampled"), out=None).metrics
+    single = autophagy.run(small_config(seed=8, repeats=1, engine="sampled"), out=None).metrics
     mine = a[a["seed"] == 8].drop(columns="run").reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, single.drop(columns="run").reset_index(drop=True))
-    other = autophagy.run(small_config(seed=99), out=None).metrics
-    assert not np.allclose(other["value"].to_numpy(), a["value"].to_numpy())
 
 
 def test_rerun_of_complete_run_reads_back(tmp_path):
@@ -79,16 +84,31 @@ RESUME_CONFIG = {
 }
 
 
-def test_resume_after_sigkill_gives_the_identical_table(tmp_path):
+EXACT_RESUME_CONFIG = {
+    "name": "resume-exact",
+    "seed": 5,
+    "generations": 300,
+    "repeats": 3,
+    "data": {"kind": "gaussian", "dim": 4},
+    "generator": {"kind": "gaussian", "bias": 0.9},
+    "loop": {"kind": "mixed", "n_fixed": 30, "n_fresh": 10, "n_synthetic": 50, "synthetic_from": "all"},
+    "metrics": ["gaussian_w2", "loglik_real", "precision"],
+    "eval": {"n_samples": 300},
+    "engine": "exact",
+}
+
+
+@pytest.mark.parametrize("config", [RESUME_CONFIG, EXACT_RESUME_CONFIG], ids=["sampled-gmm", "exact-gaussian"])
+def test_resume_after_sigkill_gives_the_identical_table(tmp_path, config):
     config_path = tmp_path / "resume.json"
-    config_path.write_text(json.dumps(RESUME_CONFIG))
+    config_path.write_text(json.dumps(config))
     script = (
         "import json, sys, autophagy; "
         f"autophagy.run(json.load(open({str(config_path)!r})), out={str(tmp_path / 'runs')!r})"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(autophagy.__file__).parents[1])}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
-    run_json = run_dir_for(autophagy.load_config(RESUME_CONFIG), tmp_path / "runs") / "run.json"
+    run_json = run_dir_for(autophagy.load_config(config), tmp_path / "runs") / "run.json"
     deadline = time.time() + 120
     done = 0
     while time.time() < deadline and proc.poll() is None:
@@ -104,9 +124,9 @@ def test_resume_after_sigkill_gives_the_identical_table(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     status = json.loads(run_json.read_text())
-    assert 3 <= status["generations_done"] < 40 and status["status"] == "running", status
-    resumed = autophagy.run(RESUME_CONFIG, out=tmp_path / "runs")
-    uninterrupted = autophagy.run(RESUME_CONFIG, out=None)
+    assert 3 <= status["generations_done"] < config["generations"] and status["status"] == "running", status
+    resumed = autophagy.run(config, out=tmp_path / "runs")
+    uninterrupted = autophagy.run(config, out=None)
     pd.testing.assert_frame_equal(resumed.metrics, uninterrupted.metrics, check_dtype=False)
 
 

@@ -6,6 +6,17 @@ synthetic data (:mod:`.admissible`). :func:`predict` gives the theory curve of a
 where one exists (the report draws it over the measurement).
 """
 
+from .admissible import (
+    Admissibility,
+    EffectiveSize,
+    Estimate,
+    PhaseDiagram,
+    admissible_synthetic,
+    effective_sample_size,
+    expected_distance,
+    limit_distance,
+    phase_diagram,
+)
 from .gaussian import (
     FreshLimit,
     MomentCurve,
@@ -18,6 +29,15 @@ from .gaussian import (
 )
 
 __all__ = [
+    "Admissibility",
+    "EffectiveSize",
+    "Estimate",
+    "PhaseDiagram",
+    "admissible_synthetic",
+    "effective_sample_size",
+    "expected_distance",
+    "limit_distance",
+    "phase_diagram",
     "FreshLimit",
     "MomentCurve",
     "expected_log_det",
