@@ -191,6 +191,84 @@ def demo(
     raise typer.Exit(code)
 
 
+#: λ rows of the phase diagram written by ``autophagy admissible --plot``.
+PHASE_BIASES = (1.0, 0.99, 0.97, 0.95, 0.9, 0.8, 0.7, 0.5)
+
+
+@app.command()
+def admissible(
+    n_real: Annotated[int, typer.Option("--n-real", help="Real samples per generation n_r.")],
+    bias: Annotated[float, typer.Option("--bias", help="Sampling bias λ in (0, 1] of the synthetic data.")],
+    dim: Annotated[int, typer.Option("--dim", help="Dimension d.")],
+    n_synthetic: Annotated[
+        list[int] | None, typer.Option("--n-synthetic", help="n_s values to try (repeatable; default 0 and n_r·2^k, k=-5..5).")
+    ] = None,
+    estimator: Annotated[str, typer.Option("--estimator", help="unbiased or mle.")] = "unbiased",
+    precision: Annotated[float, typer.Option("--precision", help="Relative standard error of n_e/n_r.")] = 0.01,
+    max_repeats: Annotated[int, typer.Option("--max-repeats", help="Monte-Carlo budget per n_s.")] = 4096,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    plot: Annotated[bool, typer.Option("--plot", help="Also write the phase diagram n_e/n_r over n_s × λ.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="PNG of --plot (default phase-n<n_r>-d<d>.png).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes for --plot (default: cores).")] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """How many synthetic samples per generation can join n_r real ones before they hurt (MAD §5)."""
+    from .theory import admissible_synthetic, phase_diagram
+    from .theory.admissible import default_grid
+
+    _check_format(fmt, ("table", "json", "csv"))
+    _at_least_one(workers, "--workers")
+    result = admissible_synthetic(
+        n_real, bias, dim, n_synthetic=n_synthetic, estimator=estimator, precision=precision,
+        max_repeats=max_repeats, seed=seed,
+    )
+    _print_frame(_admissible_frame(result), fmt)
+    if fmt == "table":
+        floor = any(p.at_floor for p in result.curve)
+        typer.echo(
+            f"n_r = {n_real}, λ = {bias}, d = {dim}, {estimator} fits; ± is one standard error"
+            + (f"; (floor): n_e below dim + 1 = {dim + 1}, the ratio is an upper bound" if floor else "")
+        )
+        if result.threshold_bracket is None:
+            typer.echo("every n_s tried is admissible (n_e/n_r >= 1); with λ = 1 the ratio rises toward 2")
+        elif result.threshold_bracket[0] == result.threshold_bracket[1]:
+            typer.echo("no admissible n_s > 0 among those tried")
+        else:
+            lo, hi = result.threshold_bracket
+            typer.echo(f"largest admissible n_s: {lo} (n_e/n_r crosses 1 between n_s = {lo} and {hi})")
+    if plot:
+        from .report.figures import phase_png
+
+        grid = [v for v in (n_synthetic or default_grid(n_real)) if v > 0]
+        biases = sorted({*PHASE_BIASES, float(bias)}, reverse=True)
+        diagram = phase_diagram(
+            n_real, dim, grid, biases, estimator=estimator, precision=precision, max_repeats=max_repeats,
+            seed=seed, workers=workers,
+        )
+        path = phase_png(diagram, out or Path(f"phase-n{n_real}-d{dim}.png"), mark_bias=float(bias))
+        typer.echo(f"phase diagram: {path}")
+
+
+def _admissible_frame(result: Any) -> Any:
+    import pandas as pd
+
+    def pm(value: float, se: float) -> str:
+        return f"{value:.4g} ± {se:.2g}"
+
+    rows = [
+        {
+            "n_s": p.n_synthetic,
+            "n_s/n_r": f"{p.n_synthetic / p.n_real:.3g}",
+            "n_e": pm(p.n_effective, p.stderr) + (" (floor)" if p.at_floor else ""),
+            "n_e/n_r": pm(p.ratio, p.ratio_stderr),
+            "admissible": "yes" if p.admissible else "no",
+            "repeats": p.repeats,
+        }
+        for p in result.curve
+    ]
+    return pd.DataFrame(rows)
+
+
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
     from .exceptions import InvalidParameterError
 

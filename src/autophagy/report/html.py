@@ -30,11 +30,20 @@ from .figures import metric_plotly, metric_png, project_2d, snapshot_png
 #: is the nested resolved config of the setting's first run, ``generations`` an int array (T,).
 Theory = Callable[[dict[str, Any], str, np.ndarray], np.ndarray | None]
 
+
+
+def closed_form(config: dict[str, Any], metric: str, generations: np.ndarray) -> np.ndarray | None:
+    """The default :data:`Theory`: :func:`autophagy.theory.predict` (exact Gaussian moments)."""
+    from ..theory import predict
+
+    return predict(config, metric, generations)
+
+
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def build_report(
-    root: str | Path, out: str | Path | None = None, theory: Theory | None = None
+    root: str | Path, out: str | Path | None = None, theory: Theory | None = closed_form
 ) -> list[Path]:
     """Write figures and one self-contained HTML page per experiment found under ``root``.
 
@@ -44,8 +53,9 @@ def build_report(
             ``<out>/<name>/index.html`` and ``<out>/<name>/figures/*.png``, where ``<name>`` is
             the experiment name with characters other than letters, digits, ``.``, ``_``, ``-``
             replaced by ``_`` (and a ``-2``, ``-3``… suffix if two names collide).
-        theory: Optional predicted curve per (config, metric, generations), drawn dashed beside
-            the measured mean; return None where there is no prediction.
+        theory: Predicted curve per (config, metric, generations), drawn dashed beside the
+            measured mean; it returns None where there is no prediction. The default draws the
+            closed forms of :func:`autophagy.theory.predict`; None draws none.
 
     Returns:
         The paths of the HTML pages, one per experiment, sorted by experiment name.

@@ -17,6 +17,7 @@ from .admissible import (
     limit_distance,
     phase_diagram,
 )
+from .curves import predict
 from .gaussian import (
     FreshLimit,
     MomentCurve,
@@ -38,6 +39,7 @@ __all__ = [
     "expected_distance",
     "limit_distance",
     "phase_diagram",
+    "predict",
     "FreshLimit",
     "MomentCurve",
     "expected_log_det",

@@ -338,10 +338,10 @@ def _inverse(dim: int, estimator: str, seed: int) -> _Inverse:
 
 
 def _effective(sampler: _LimitSampler, inverse: _Inverse) -> EffectiveSize:
-    limit = sampler.distance()
-    if sampler.n_synthetic == 0:  # one real fit of n_r samples: n_e = n_r exactly
+    if sampler.n_synthetic == 0:  # every generation is one real fit of n_r samples: n_e = n_r exactly
         n_r = float(sampler.n_real)
-        return EffectiveSize(sampler.n_real, 0, sampler.bias, n_r, 0.0, 1.0, 0.0, limit, sampler.repeats)
+        return EffectiveSize(sampler.n_real, 0, sampler.bias, n_r, 0.0, 1.0, 0.0, inverse(n_r), 0)
+    limit = sampler.distance()
     n_e, slope, floor = inverse.solve(limit.value)
     se = math.hypot(limit.stderr, inverse(n_e).stderr) / slope if slope > 0 else math.inf
     ratio = n_e / sampler.n_real
@@ -366,13 +366,15 @@ def _check_budget(precision: float, max_repeats: int) -> None:
     check(isinstance(max_repeats, (int, np.integer)) and max_repeats >= 32, "max_repeats", "an int >= 32", max_repeats)
 
 
-_PILOT = 32
+_PILOT = 64
 
 
 def _refine(sampler: _LimitSampler, inverse: _Inverse, precision: float, max_repeats: int) -> EffectiveSize:
     """Add repeats until n_e/n_r has relative stderr <= precision, or fail saying what it reached."""
+    if sampler.n_synthetic == 0:
+        return _effective(sampler, inverse)
     if sampler.repeats == 0:
-        sampler.add(_PILOT if sampler.n_synthetic else 2)
+        sampler.add(_PILOT)
     result = _effective(sampler, inverse)
     while _relative(result) > precision:
         if sampler.repeats >= max_repeats:
