@@ -26,6 +26,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_gaussian_loop.py
 	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python benchmarks/bench_exact_engine.py
+	$(BIN)/python benchmarks/bench_phase_diagram.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

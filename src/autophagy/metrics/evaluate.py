@@ -74,7 +74,7 @@ MetricFn = Callable[[EvalContext], float]
 #: expose its (mean, covariance); checked when the config is validated.
 NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
 #: Names that need the true distribution to be a known mixture.
-NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error"}
+NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 
 #: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, C)
 #: (C = λ Σ_t) and of the true Gaussian N(μ, Σ) alone; the exact engine computes these for
@@ -83,7 +83,14 @@ MOMENT_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     "gaussian_w2": lambda m, c, mu, sigma: _functional().gaussian_w2_batch(m, c, mu, sigma),
     "cov_trace": lambda m, c, mu, sigma: np.trace(c, axis1=1, axis2=2),
     "mean_sq_error": lambda m, c, mu, sigma: np.sum((m - mu) ** 2, axis=1),
+    "cov_logdet": lambda m, c, mu, sigma: _logdet_ratio(c, sigma),
 }
+
+
+def _logdet_ratio(cov: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """log det C - log det Σ for each C of a batch (R, d, d); -inf for a singular C."""
+    sign, logdet = np.linalg.slogdet(cov)
+    return np.where(sign > 0, logdet, -np.inf) - np.linalg.slogdet(truth)[1]
 
 
 def metric(name: str, summary: str) -> Callable[[MetricFn], MetricFn]:
@@ -153,6 +160,14 @@ def _mean_sq_error(ctx: EvalContext) -> float:
     assert truth is not None
     mean = ctx.generator.moments(bias=ctx.bias)[0] if hasattr(ctx.generator, "moments") else ctx.fake.mean(axis=0)
     return float(np.sum((mean - truth.moments()[0]) ** 2))
+
+
+@metric("cov_logdet", "log det of G^t's covariance relative to the true one (0 = same volume; → -inf as it collapses)")
+def _cov_logdet(ctx: EvalContext) -> float:
+    truth = ctx.source.truth()
+    assert truth is not None
+    cov = ctx.generator.moments(bias=ctx.bias)[1] if hasattr(ctx.generator, "moments") else np.cov(ctx.fake, rowvar=False)
+    return float(_logdet_ratio(np.atleast_2d(cov)[None], truth.moments()[1])[0])
 
 
 @metric("modes_covered", "true mixture modes receiving at least eval.mode_share of generated samples")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .gaussian import MomentCurve, moment_recursion
+from .gaussian import MomentCurve, expected_log_det, moment_recursion
 
 
 def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarray) -> np.ndarray | None:
@@ -19,7 +19,9 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     estimator and λ; :func:`~autophagy.theory.gaussian.moment_recursion`):
 
     * ``cov_trace`` — E tr(λ Σ_t), the trace of G^t's sampling covariance;
-    * ``mean_sq_error`` — E‖μ_t - μ‖².
+    * ``mean_sq_error`` — E‖μ_t - μ‖²;
+    * ``cov_logdet`` — E log det(λ Σ_t) - log det Σ, fully synthetic loop only (Shumailov's
+      random walk, :func:`~autophagy.theory.gaussian.expected_log_det`).
 
     Ledoit-Wolf shrinkage below dim + 1 samples has no closed form (None).
 
@@ -31,13 +33,17 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     Returns:
         Predicted values, shape (T,), or None where there is no prediction.
     """
-    if metric not in ("cov_trace", "mean_sq_error"):
+    if metric not in ("cov_trace", "mean_sq_error", "cov_logdet"):
         return None
     data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
-    curve = _curve(json.dumps(data, sort_keys=True))
+    text = json.dumps(data, sort_keys=True)
+    index = np.asarray(generations, dtype=np.int64) - 1
+    if metric == "cov_logdet":
+        walk = _log_det_walk(text)
+        return None if walk is None else walk[index]
+    curve = _curve(text)
     if curve is None:
         return None
-    index = np.asarray(generations, dtype=np.int64) - 1
     values = curve.bias * curve.cov_trace if metric == "cov_trace" else curve.mean_sq_error
     return values[index]
 
@@ -56,3 +62,21 @@ def _curve(text: str) -> MomentCurve | None:
         config.loop, config.generations, trace=trace, bias=config.generator.bias,
         estimator=config.generator.estimator,  # type: ignore[attr-defined]
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _log_det_walk(text: str) -> np.ndarray | None:
+    from ..config import load_config
+
+    config = load_config(json.loads(text))
+    loop, gen = config.loop, config.generator
+    if config.data.kind != "gaussian" or gen.kind != "gaussian" or loop.kind != "fully_synthetic":
+        return None
+    dim = config.data.dim  # type: ignore[attr-defined]
+    if min(loop.n_real, loop.n_synthetic) <= dim:  # type: ignore[attr-defined]
+        return None
+    walk = expected_log_det(
+        config.generations, loop.n_real, loop.n_synthetic, dim,  # type: ignore[attr-defined]
+        bias=gen.bias, estimator=gen.estimator,  # type: ignore[attr-defined]
+    )
+    return walk + dim * np.log(gen.bias)
