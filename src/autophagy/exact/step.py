@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..loops.policy import FIXED, FRESH, LoopConfig, provenance
+from ..loops.policy import FIXED, FRESH, LoopConfig
 from .stats import Stats, draw, merge, psd_factor
 
 Draw = Callable[[str], np.random.Generator]
@@ -104,7 +104,8 @@ def exact_step(
     if plan.n_synthetic and t > 1:
         rng = draw_stream("synthetic")
         sources = state.generators
-        sizes = [len(part) for part in np.array_split(np.arange(plan.n_synthetic), len(sources))]
+        share, extra = divmod(plan.n_synthetic, len(sources))  # earlier generators take the remainder
+        sizes = [share + (i < extra) for i in range(len(sources))]
         scale = np.sqrt(bias)
         for g, size in zip(sources, sizes, strict=True):
             if size:
@@ -112,8 +113,21 @@ def exact_step(
                 origin[g.generation] = origin.get(g.generation, 0) + size
     train = merge(parts)
     mu, cov = fit(train, estimator)
-    fitted = FittedGaussians(t, mu, cov, psd_factor(cov))
+    ddof = 0 if estimator == "mle" else 1
+    # one group: Bartlett's factor of the scatter comes free (no Cholesky needed)
+    factor_t = train.factor / np.sqrt(train.n - ddof) if train.factor is not None else psd_factor(cov)
+    fitted = FittedGaussians(t, mu, cov, factor_t)
     keep = (*state.generators, fitted) if loop.synthetic_from == "all" else (fitted,)
     pool, counts = (train, tuple(origin.items())) if plan.accumulate else (None, ())
-    codes = np.concatenate([np.full(size, code) for code, size in origin.items()])
-    return ExactState(t, fixed, pool, keep, counts), provenance(codes)
+    return ExactState(t, fixed, pool, keep, counts), _provenance(origin)
+
+
+def _provenance(origin: dict[int, int]) -> dict[str, float]:
+    """The provenance rows of :func:`autophagy.loops.policy.provenance`, from group sizes."""
+    n = sum(origin.values())
+    return {
+        "train_size": float(n),
+        "frac_real_fixed": origin.get(FIXED, 0) / n,
+        "frac_real_fresh": origin.get(FRESH, 0) / n,
+        "frac_synthetic": sum(size for code, size in origin.items() if code > 0) / n,
+    }

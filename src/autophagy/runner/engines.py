@@ -25,13 +25,34 @@ import numpy as np
 
 from .._rng import stream
 from ..config import ExperimentConfig, build_generator, build_source
-from ..exact import ExactState, FittedGaussians, Stats, exact_step, psd_factor
+from ..exact import ExactState, FittedGaussians, Stats, exact_step
 from ..exceptions import DegenerateFitError, StatisticalWarning
 from ..generators.gaussian import GaussianGenerator
 from ..loops.policy import LoopState, step, with_generator
 from ..metrics.evaluate import MOMENT_METRICS, EvalContext, evaluate
 
-Row = tuple[str, int, int, str, float]
+@dataclass(frozen=True)
+class Block:
+    """One generation's metric rows, column-wise (the run id and generation are implied).
+
+    Attributes:
+        seed: shape (N,), int64.
+        code: shape (N,), index of each row's metric name in ``names``.
+        names: the metric names.
+        value: shape (N,), float64.
+    """
+
+    seed: np.ndarray
+    code: np.ndarray
+    names: tuple[str, ...]
+    value: np.ndarray
+
+
+def _block(seeds: list[int], names: list[str], values: np.ndarray) -> Block:
+    """Rows seed-major from a (R, M) value matrix."""
+    r, m = values.shape
+    seed = np.repeat(np.asarray(seeds, dtype=np.int64), m)
+    return Block(seed, np.tile(np.arange(m, dtype=np.int32), r), tuple(names), values.ravel())
 
 
 class Engine(Protocol):
@@ -41,7 +62,7 @@ class Engine(Protocol):
         """Held-out real samples of the first repeat (the report's reference scatter)."""
         ...
 
-    def advance(self, t: int, snapshot: bool) -> tuple[list[Row], np.ndarray | None]:
+    def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         """Run generation ``t``; return its rows and, if ``snapshot``, first-repeat samples."""
         ...
 
@@ -81,15 +102,21 @@ class SampledEngine:
     def real_snapshot(self) -> np.ndarray:
         return self.repeats[0].holdout[: self.config.eval.snapshot_size]
 
-    def advance(self, t: int, snapshot: bool) -> tuple[list[Row], np.ndarray | None]:
-        rows: list[Row] = []
+    def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
+        seeds: list[int] = []
+        codes: list[int] = []
+        values: list[float] = []
+        index: dict[str, int] = {}
         first = None
         for rep in self.repeats:
-            values, fake = self._generation(rep, t)
-            rows += [(self.run_id, rep.seed, t, name, value) for name, value in values.items()]
+            row, fake = self._generation(rep, t)
+            seeds += [rep.seed] * len(row)
+            codes += [index.setdefault(name, len(index)) for name in row]
+            values += list(row.values())
             if rep is self.repeats[0] and snapshot and fake is not None:
                 first = fake[: self.config.eval.snapshot_size]
-        return rows, first
+        block = Block(np.asarray(seeds, dtype=np.int64), np.asarray(codes, dtype=np.int32), tuple(index), np.asarray(values, dtype=float))
+        return block, first
 
     def _generation(self, rep: _Repeat, t: int) -> tuple[dict[str, float], np.ndarray | None]:
         """One generation of one repeat: compose D^t, fit G^t, evaluate. Mutates ``rep``."""
@@ -190,7 +217,7 @@ class ExactEngine:
         size = self.config.eval.snapshot_size
         return self.source.sample(size, rng=stream(self.seeds[0], 0, "holdout"))
 
-    def advance(self, t: int, snapshot: bool) -> tuple[list[Row], np.ndarray | None]:
+    def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         config = self.config
         bias, repeats = config.generator.bias, config.repeats
         self.state, info = exact_step(
@@ -204,31 +231,30 @@ class ExactEngine:
             repeats=repeats,
         )
         fitted = self.state.generators[-1]
-        columns: dict[str, np.ndarray] = {}
+        names = list(config.metrics)
+        values = np.empty((repeats, len(names) + len(info) + 1))
         with np.errstate(all="ignore"):
-            for name in self.moment_names:
-                columns[name] = MOMENT_METRICS[name](fitted.mean, bias * fitted.cov, self.mean, self.cov)
+            for j, name in enumerate(names):
+                if name in MOMENT_METRICS:
+                    values[:, j] = MOMENT_METRICS[name](fitted.mean, bias * fitted.cov, self.mean, self.cov)
         first = None
-        per_repeat: list[dict[str, float]] = [{} for _ in range(repeats)]
-        if self.sample_names or snapshot:
+        sample_columns = [j for j, name in enumerate(names) if name not in MOMENT_METRICS]
+        if sample_columns or snapshot:
             for r, seed in enumerate(self.seeds):
-                if not self.sample_names and r > 0:
+                if not sample_columns and r > 0:
                     break
                 generator = GaussianGenerator().set_state({"mean": fitted.mean[r], "cov": fitted.cov[r]})
                 fake = generator.sample(config.eval.n_samples, rng=stream(seed, t, "eval"), bias=bias)
                 if r == 0:
                     first = fake[: config.eval.snapshot_size]
-                if self.sample_names:
+                if sample_columns:
                     ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
-                    per_repeat[r] = evaluate(self.sample_names, ctx)
-        rows: list[Row] = []
-        for r, seed in enumerate(self.seeds):
-            values = {name: float(columns[name][r]) for name in self.moment_names}
-            values.update(per_repeat[r])
-            values = {name: values[name] for name in config.metrics}
-            degenerate = float(not all(math.isfinite(v) for v in values.values()))
-            rows += [(self.run_id, seed, t, name, value) for name, value in {**values, **info, "degenerate": degenerate}.items()]
-        return rows, first
+                    found = evaluate([names[j] for j in sample_columns], ctx)
+                    values[r, sample_columns] = [found[names[j]] for j in sample_columns]
+        metrics = values[:, : len(names)]
+        values[:, len(names) : -1] = list(info.values())
+        values[:, -1] = ~np.all(np.isfinite(metrics), axis=1)
+        return _block(self.seeds, [*names, *info, "degenerate"], values), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
         st = self.state
@@ -238,10 +264,13 @@ class ExactEngine:
                 arrays[f"exact/{name}/n"] = np.asarray(stats.n)
                 arrays[f"exact/{name}/mean"] = stats.mean
                 arrays[f"exact/{name}/scatter"] = stats.scatter
+                if stats.factor is not None:
+                    arrays[f"exact/{name}/factor"] = stats.factor
         arrays["exact/generator_ids"] = np.asarray([g.generation for g in st.generators], dtype=np.int64)
         for g in st.generators:
             arrays[f"exact/g{g.generation}/mean"] = g.mean
             arrays[f"exact/g{g.generation}/cov"] = g.cov
+            arrays[f"exact/g{g.generation}/factor"] = g.factor
         arrays["exact/pool_counts"] = np.asarray(st.pool_counts, dtype=np.int64).reshape(-1, 2)
         return arrays
 
@@ -250,11 +279,12 @@ def _restore_exact(saved: dict[str, np.ndarray]) -> ExactState:
     def stats(name: str) -> Stats | None:
         if f"exact/{name}/n" not in saved:
             return None
-        return Stats(int(saved[f"exact/{name}/n"]), saved[f"exact/{name}/mean"], saved[f"exact/{name}/scatter"])
+        key = f"exact/{name}/"
+        return Stats(int(saved[key + "n"]), saved[key + "mean"], saved[key + "scatter"], saved.get(key + "factor"))
 
     generators = []
     for gid in saved["exact/generator_ids"]:
-        cov = saved[f"exact/g{int(gid)}/cov"]
-        generators.append(FittedGaussians(int(gid), saved[f"exact/g{int(gid)}/mean"], cov, psd_factor(cov)))
+        key = f"exact/g{int(gid)}/"
+        generators.append(FittedGaussians(int(gid), saved[key + "mean"], saved[key + "cov"], saved[key + "factor"]))
     counts = tuple((int(code), int(size)) for code, size in saved["exact/pool_counts"])
     return ExactState(int(saved["generation"]), stats("fixed"), stats("pool"), tuple(generators), counts)

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import __version__
 from .._threads import limit_threads
 from ..config import ExperimentConfig, load_config
 from ..exceptions import InvalidParameterError
 from ..store.rundir import METRIC_COLUMNS, RunDir
-from .engines import make_engine
+from .engines import Block, make_engine
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -107,25 +109,55 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
         if done == 0 and config.eval.snapshot_size:
             store.save_samples("real", engine.real_snapshot())
     snapshots = _snapshot_generations(config.generations)
-    blocks = [frame] if len(frame) else []
+    pending: list[tuple[int, Block]] = []  # generations not yet in ``frame``
     for t in range(done + 1, config.generations + 1):
         want = store is not None and t in snapshots and config.eval.snapshot_size > 0
-        rows, fake = engine.advance(t, snapshot=want)
+        block, fake = engine.advance(t, snapshot=want)
         if want and fake is not None:
             store.save_samples(f"gen-{t:04d}", fake)  # type: ignore[union-attr]
-        blocks.append(pd.DataFrame(rows, columns=METRIC_COLUMNS))
-        frame = pd.concat(blocks, ignore_index=True)
-        blocks = [frame]
+        pending.append((t, block))
         if store is not None:
+            frame = _extend(frame, run_id, pending)
+            pending = []
             # metrics first, then state: a crash in between recomputes generation t exactly.
             store.write_metrics(frame)
             store.save_state(engine.state_arrays(t))
             store.update_status(generations_done=t)
         if progress is not None:
             progress({"run_id": run_id, "name": config.name, "generation": t, "generations": config.generations})
+    frame = _extend(frame, run_id, pending)
     if store is not None:
         store.update_status(status="complete", generations_done=config.generations, error=None)
     return frame.astype({"seed": "int64", "generation": "int64", "value": "float64"})
+
+
+def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
+    """``frame`` with the rows of ``blocks`` appended (one DataFrame built for all of them)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not blocks:
+        return frame
+    names: dict[str, int] = {}
+    codes = []
+    for _, b in blocks:
+        remap = np.array([names.setdefault(name, len(names)) for name in b.names], dtype=np.int32)
+        codes.append(remap[b.code] if len(b.code) else b.code)
+    n = sum(len(b.value) for _, b in blocks)
+    # string columns through Arrow: a dictionary lookup instead of n Python strings
+    metric = pa.array(list(names), pa.string()).take(pa.array(np.concatenate(codes)))
+    run = pa.array([run_id], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+    new = pd.DataFrame(
+        {
+            "run": run.to_pandas(),
+            "seed": np.concatenate([b.seed for _, b in blocks]),
+            "generation": np.concatenate([np.full(len(b.value), t, dtype=np.int64) for t, b in blocks]),
+            "metric": metric.to_pandas(),
+            "value": np.concatenate([b.value for _, b in blocks]),
+        },
+        columns=METRIC_COLUMNS,
+    )
+    return pd.concat([frame, new], ignore_index=True) if len(frame) else new
 
 
 def _snapshot_generations(generations: int) -> set[int]:
