@@ -5,10 +5,12 @@ d = 10, n = 100 samples per generation, MLE fits, 100 generations x 100 repeats.
 median of ``--reps`` runs (``time.perf_counter``), in the same run:
 
 - ``autophagy.run(config, out=None)`` with ``engine: exact`` (sufficient statistics, batched
-  over repeats) and with ``engine: sampled`` (draws every sample), both computing
-  ``gaussian_w2``, ``cov_trace`` and ``mean_sq_error`` every generation;
+  over repeats) and with ``engine: sampled`` (draws every sample), recording ``cov_trace``
+  (the cheapest metric: like for like with the plain loop, which keeps only the covariance);
+- the exact engine again with the three moment metrics ``gaussian_w2``, ``cov_trace``,
+  ``mean_sq_error`` (a batched eigendecomposition per generation for W2);
 - the plain per-repeat NumPy loop of public code (fit mean/cov, draw n samples, repeat), which
-  computes no metrics at all, so the comparison favours it.
+  computes no metrics at all.
 
 Target (the issue's): exact >= 50x faster than the plain loop. A sanity line compares the mean
 trace of the last generation's covariance across the three, against E = d (1 - 1/n)^T.
@@ -42,7 +44,7 @@ CONFIG = {
     "data": {"kind": "gaussian", "dim": DIM},
     "generator": {"kind": "gaussian", "bias": 1.0, "estimator": "mle"},
     "loop": {"kind": "fully_synthetic", "n_real": N, "n_synthetic": N},
-    "metrics": ["gaussian_w2", "cov_trace", "mean_sq_error"],
+    "metrics": ["cov_trace"],
     "eval": {"n_samples": 100, "snapshot_size": 0},
 }
 
@@ -65,10 +67,14 @@ def plain_loop(seed: int) -> np.ndarray:
     return traces
 
 
-def run_engine(engine: str) -> tuple[float, np.ndarray]:
+MOMENT_METRICS = ["gaussian_w2", "cov_trace", "mean_sq_error"]
+
+
+def run_engine(engine: str, metrics: list[str] | None = None) -> tuple[float, np.ndarray]:
     """Time one in-memory run; return (seconds, last generation's cov_trace per repeat)."""
+    config = {**CONFIG, "engine": engine, "metrics": metrics or CONFIG["metrics"]}
     start = time.perf_counter()
-    result = autophagy.run({**CONFIG, "engine": engine}, out=None)
+    result = autophagy.run(config, out=None)
     elapsed = time.perf_counter() - start
     m = result.metrics
     last = m[(m["metric"] == "cov_trace") & (m["generation"] == GENERATIONS)]
@@ -89,26 +95,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"exact": [], "sampled": [], "plain": []}
+    times: dict[str, list[float]] = {"exact": [], "exact3": [], "sampled": [], "plain": []}
     traces: dict[str, np.ndarray] = {}
+    run_engine("exact")  # warm-up: first-call imports and caches are not the engine's cost
     for _ in range(args.reps):
         for name, fn in (("exact", lambda: run_engine("exact")),
+                         ("exact3", lambda: run_engine("exact", MOMENT_METRICS)),
                          ("sampled", lambda: run_engine("sampled")),
                          ("plain", timed_plain)):
             seconds, traces[name] = fn()
             times[name].append(seconds)
     steps = GENERATIONS * REPEATS
     med = {name: statistics.median(t) for name, t in times.items()}
-    labels = {"exact": "exact engine", "sampled": "sampled engine", "plain": "plain NumPy loop"}
+    labels = {"exact": "exact engine", "exact3": "exact, 3 metrics", "sampled": "sampled engine",
+              "plain": "plain NumPy loop"}
     print(f"gaussian d={DIM} n={N} fully_synthetic (mle), {GENERATIONS} generations x {REPEATS} repeats, "
           f"median of {args.reps}")
-    for name in ("exact", "sampled", "plain"):
+    for name in ("exact", "exact3", "sampled", "plain"):
         print(f"  {labels[name]:17s} median {med[name]:8.3f} s   ({1e3 * med[name] / steps:.4f} ms per "
               f"generation-repeat)  runs: {[round(x, 3) for x in times[name]]}")
-    print("  (the engines compute gaussian_w2, cov_trace, mean_sq_error every generation; "
-          "the plain loop computes no metrics, so the comparison favours it)")
+    print("  (exact and sampled record cov_trace; 'exact, 3 metrics' adds gaussian_w2 and mean_sq_error; "
+          "the plain loop computes no metrics)")
     plain_ratio = med["plain"] / med["exact"]
     print(f"  ratio plain / exact:   {plain_ratio:.1f}x")
+    print(f"  ratio plain / exact with 3 metrics: {med['plain'] / med['exact3']:.1f}x")
     print(f"  ratio sampled / exact: {med['sampled'] / med['exact']:.1f}x")
     print(f"  target exact >= {TARGET:.0f}x plain: {'met' if plain_ratio >= TARGET else 'NOT met'}")
     expected = DIM * (1 - 1 / N) ** GENERATIONS

@@ -17,6 +17,7 @@ leading batch axis R (one slice per repeat).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,13 +61,21 @@ def psd_factor(cov: np.ndarray) -> np.ndarray:
         return vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]
 
 
+@functools.lru_cache(maxsize=64)
+def _positions(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat positions of the strict lower triangle and of the diagonal of a d × d matrix, and 0..d-1."""
+    rows, cols = np.tril_indices(d, -1)
+    steps = np.arange(d)
+    return rows * d + cols, steps * (d + 1), steps
+
+
 def _bartlett(df: int, d: int, normals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Bartlett's lower-triangular A (R, d, d) from R·d(d-1)/2 given normals and fresh χ² draws."""
     repeats = normals.shape[0]
-    rows, cols = np.tril_indices(d, -1)
+    lower, diagonal, steps = _positions(d)
     a = np.zeros((repeats, d * d))
-    a[:, rows * d + cols] = normals
-    a[:, np.arange(d) * (d + 1)] = np.sqrt(rng.chisquare(df - np.arange(d), size=(repeats, d)))
+    a[:, lower] = normals
+    a[:, diagonal] = np.sqrt(rng.chisquare(df - steps, size=(repeats, d)))
     return a.reshape(repeats, d, d)
 
 

@@ -77,20 +77,26 @@ NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
 NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 
 #: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, C)
-#: (C = λ Σ_t) and of the true Gaussian N(μ, Σ) alone; the exact engine computes these for
-#: all repeats at once: ``fn(m (R, d), C (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
-MOMENT_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
-    "gaussian_w2": lambda m, c, mu, sigma: _functional().gaussian_w2_batch(m, c, mu, sigma),
-    "cov_trace": lambda m, c, mu, sigma: np.trace(c, axis1=1, axis2=2),
-    "mean_sq_error": lambda m, c, mu, sigma: np.sum((m - mu) ** 2, axis=1),
-    "cov_logdet": lambda m, c, mu, sigma: _logdet_ratio(c, sigma),
+#: (C = λ Σ_t, with a square factor F F^T = C) and of the true Gaussian N(μ, Σ) alone; the
+#: exact engine computes these for all repeats at once:
+#: ``fn(m (R, d), C (R, d, d), F (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
+MOMENT_METRICS: dict[str, Callable[..., np.ndarray]] = {
+    "gaussian_w2": lambda m, c, f, mu, sigma: _functional().gaussian_w2_batch(m, c, mu, sigma),
+    "cov_trace": lambda m, c, f, mu, sigma: np.trace(c, axis1=1, axis2=2),
+    "mean_sq_error": lambda m, c, f, mu, sigma: np.sum((m - mu) ** 2, axis=1),
+    "cov_logdet": lambda m, c, f, mu, sigma: _logdet_ratio(f, sigma),
 }
 
 
-def _logdet_ratio(cov: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """log det C - log det Σ for each C of a batch (R, d, d); -inf for a singular C."""
-    sign, logdet = np.linalg.slogdet(cov)
-    return np.where(sign > 0, logdet, -np.inf) - np.linalg.slogdet(truth)[1]
+def _logdet_ratio(factor: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """log det C - log det Σ from square factors F (R, d, d) of C = F Fᵀ; -inf for a singular C.
+
+    From the factor (2 log |det F|) rather than from C: F's condition number is the square root
+    of C's, so a collapsing, badly conditioned covariance (cond C ~ 1e20 after tens of
+    generations) still has a finite, accurate log det.
+    """
+    sign, logdet = np.linalg.slogdet(factor)
+    return np.where(sign != 0, 2.0 * logdet, -np.inf) - np.linalg.slogdet(truth)[1]
 
 
 def metric(name: str, summary: str) -> Callable[[MetricFn], MetricFn]:
@@ -167,7 +173,9 @@ def _cov_logdet(ctx: EvalContext) -> float:
     truth = ctx.source.truth()
     assert truth is not None
     cov = ctx.generator.moments(bias=ctx.bias)[1] if hasattr(ctx.generator, "moments") else np.cov(ctx.fake, rowvar=False)
-    return float(_logdet_ratio(np.atleast_2d(cov)[None], truth.moments()[1])[0])
+    from ..exact.stats import psd_factor
+
+    return float(_logdet_ratio(psd_factor(np.atleast_2d(cov)[None]), truth.moments()[1])[0])
 
 
 @metric("modes_covered", "true mixture modes receiving at least eval.mode_share of generated samples")

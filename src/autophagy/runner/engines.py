@@ -205,6 +205,7 @@ class ExactEngine:
         self.moment_names = [n for n in config.metrics if n in MOMENT_METRICS]
         self.sample_names = [n for n in config.metrics if n not in MOMENT_METRICS]
         self._holdout: list[np.ndarray] | None = None
+        self._layout: Block | None = None
         self.state = ExactState() if saved is None else _restore_exact(saved)
 
     def holdout(self, r: int) -> np.ndarray:
@@ -233,10 +234,11 @@ class ExactEngine:
         fitted = self.state.generators[-1]
         names = list(config.metrics)
         values = np.empty((repeats, len(names) + len(info) + 1))
-        with np.errstate(all="ignore"):
-            for j, name in enumerate(names):
-                if name in MOMENT_METRICS:
-                    values[:, j] = MOMENT_METRICS[name](fitted.mean, bias * fitted.cov, self.mean, self.cov)
+        for j, name in enumerate(names):
+            if name in MOMENT_METRICS:
+                values[:, j] = MOMENT_METRICS[name](
+                    fitted.mean, bias * fitted.cov, np.sqrt(bias) * fitted.factor, self.mean, self.cov
+                )
         first = None
         sample_columns = [j for j, name in enumerate(names) if name not in MOMENT_METRICS]
         if sample_columns or snapshot:
@@ -254,7 +256,10 @@ class ExactEngine:
         metrics = values[:, : len(names)]
         values[:, len(names) : -1] = list(info.values())
         values[:, -1] = ~np.all(np.isfinite(metrics), axis=1)
-        return _block(self.seeds, [*names, *info, "degenerate"], values), first
+        columns = (*names, *info, "degenerate")
+        if self._layout is None or self._layout.names != columns:
+            self._layout = _block(self.seeds, list(columns), values)  # same rows every generation
+        return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
         st = self.state

@@ -132,9 +132,9 @@ def expected_distance(
         The :class:`Estimate` of the expected squared distance.
 
     Examples:
-        >>> e = expected_distance(100, 1)  # ≈ 1/n + (σ̂ - 1)² ≈ 1/100 + 1/(2·99)
+        >>> e = expected_distance(100, 1)  # 1/n + E(σ̂ - 1)², exactly 0.0150440 in 1-d
         >>> round(e.value, 4), e.stderr < 1e-5
-        (0.0151, True)
+        (0.015, True)
     """
     _check_dim(dim)
     ddof = _ddof(estimator)
