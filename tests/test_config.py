@@ -105,3 +105,14 @@ def test_yaml_errors_name_the_file(tmp_path):
         autophagy.load_config(path)
     with pytest.raises(InvalidParameterError, match="does not exist"):
         autophagy.load_config(tmp_path / "missing.yaml")
+
+
+def test_overriding_a_resolved_config_resolves_the_engine_again():
+    config = load_config(small_config())
+    assert config.engine == "exact"
+    again = load_config(config, overrides={"loop.kind": "accumulate_subsample"})
+    assert again.engine == "sampled"
+    kept = load_config(small_config(engine="sampled"))
+    assert load_config(kept, overrides={"generator.bias": 0.5}).engine == "sampled"
+    with pytest.raises(InvalidParameterError, match=r"'engine' parameter must be 'sampled' here \(data.kind is 'gmm'"):
+        load_config(small_config(engine="exact", data={"kind": "gmm", "layout": "grid"}))

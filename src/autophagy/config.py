@@ -70,7 +70,6 @@ class ExperimentConfig(Model):
         "Unset: exact wherever it applies (see exact_unavailable), else sampled.",
     )
     sweep: SweepConfig | None = None
-
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (every default filled in)."""
         out = self.model_dump(mode="json")
@@ -134,7 +133,11 @@ def load_config(
     if isinstance(source, ExperimentConfig):
         if not overrides:
             return source
+        automatic = "sampled" if exact_unavailable(source) else "exact"
+        engine = source.engine
         source = source.to_dict()
+        if engine == automatic:  # the engine the base resolves to is resolved again after overrides
+            source.pop("engine", None)
     raw = load_yaml(source) if isinstance(source, (str, Path)) else source
     if not isinstance(raw, Mapping):
         raise InvalidParameterError(f"The 'config' parameter must be a mapping, a YAML path or an ExperimentConfig. Got {raw!r} instead.")

@@ -87,7 +87,7 @@ RESUME_CONFIG = {
 EXACT_RESUME_CONFIG = {
     "name": "resume-exact",
     "seed": 5,
-    "generations": 300,
+    "generations": 120,
     "repeats": 3,
     "data": {"kind": "gaussian", "dim": 4},
     "generator": {"kind": "gaussian", "bias": 0.9},

@@ -204,19 +204,20 @@ class ExactEngine:
         self.seeds = _seeds(config)
         self.moment_names = [n for n in config.metrics if n in MOMENT_METRICS]
         self.sample_names = [n for n in config.metrics if n not in MOMENT_METRICS]
-        self._holdout: list[np.ndarray] | None = None
+        self._holdout: dict[int, np.ndarray] = {}
         self._layout: Block | None = None
         self.state = ExactState() if saved is None else _restore_exact(saved)
 
     def holdout(self, r: int) -> np.ndarray:
-        if self._holdout is None:
+        """Repeat r's held-out real samples (the sampled engine's), drawn on first use."""
+        if r not in self._holdout:
             n = self.config.eval.n_samples
-            self._holdout = [self.source.sample(n, rng=stream(seed, 0, "holdout")) for seed in self.seeds]
+            self._holdout[r] = self.source.sample(n, rng=stream(self.seeds[r], 0, "holdout"))
         return self._holdout[r]
 
     def real_snapshot(self) -> np.ndarray:
-        size = self.config.eval.snapshot_size
-        return self.source.sample(size, rng=stream(self.seeds[0], 0, "holdout"))
+        # the sampled engine's rows: the first repeat's held-out set, cut to the snapshot size
+        return self.holdout(0)[: self.config.eval.snapshot_size]
 
     def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         config = self.config
