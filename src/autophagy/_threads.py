@@ -19,9 +19,20 @@ def set_single_thread_env() -> None:
         os.environ.setdefault(name, "1")
 
 
+_LIMITED: set[str] = set()
+
+
 def limit_threads() -> None:
-    """Cap already-loaded BLAS/OpenMP pools to one thread (call in every worker)."""
+    """Cap already-loaded BLAS/OpenMP pools to one thread (call in every worker).
+
+    threadpoolctl scans the loaded libraries (~1.5 ms), so the scan runs again only when the
+    thread setting changed since the last call in this process.
+    """
     set_single_thread_env()
+    setting = os.environ.get("OMP_NUM_THREADS", "1")
+    if setting in _LIMITED:
+        return
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    threadpool_limits(int(setting))
+    _LIMITED.add(setting)

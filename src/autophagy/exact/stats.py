@@ -19,27 +19,32 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 
 
-@dataclass(frozen=True)
 class Stats:
     """Sufficient statistics of one group of samples, for R repeats at once.
 
     Attributes:
         n: number of samples in the group (the same in every repeat).
         mean: sample means, shape (R, d).
-        scatter: scatter matrices Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ, shape (R, d, d).
         factor: a square factor M with M Mᵀ = scatter, shape (R, d, d), when it comes free
             with the draw (Bartlett), else None.
+        scatter: scatter matrices Σᵢ (xᵢ - x̄)(xᵢ - x̄)ᵀ, shape (R, d, d); formed from
+            ``factor`` on first use when only the factor was drawn.
     """
 
-    n: int
-    mean: np.ndarray
-    scatter: np.ndarray
-    factor: np.ndarray | None = None
+    def __init__(self, n: int, mean: np.ndarray, scatter: np.ndarray | None = None, factor: np.ndarray | None = None) -> None:
+        if scatter is None and factor is None:
+            raise ValueError("Stats needs a scatter matrix or a factor of it")
+        self.n, self.mean, self.factor = n, mean, factor
+        self._scatter = scatter
+
+    @property
+    def scatter(self) -> np.ndarray:
+        if self._scatter is None:
+            self._scatter = _outer(self.factor)  # type: ignore[arg-type]
+        return self._scatter
 
 
 def psd_factor(cov: np.ndarray) -> np.ndarray:
@@ -62,21 +67,30 @@ def psd_factor(cov: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _positions(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat positions of the strict lower triangle and of the diagonal of a d × d matrix, and 0..d-1."""
+def _positions(d: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat positions, in a d × width matrix, of the strict lower triangle and of the diagonal
+    of its first d columns, and 0..d-1."""
     rows, cols = np.tril_indices(d, -1)
     steps = np.arange(d)
-    return rows * d + cols, steps * (d + 1), steps
+    return rows * width + cols, steps * (width + 1), steps
 
 
-def _bartlett(df: int, d: int, normals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Bartlett's lower-triangular A (R, d, d) from R·d(d-1)/2 given normals and fresh χ² draws."""
+def _bartlett(df: int, d: int, normals: np.ndarray, rng: np.random.Generator, extra: np.ndarray | None = None) -> np.ndarray:
+    """Bartlett's lower-triangular A (R, d, d) from R·d(d-1)/2 given normals and fresh χ² draws.
+
+    With ``extra`` (R, d), returns [A | extra] of shape (R, d, d + 1) instead, so that one matrix
+    product F [A | z] gives both F A and F z.
+    """
     repeats = normals.shape[0]
-    lower, diagonal, steps = _positions(d)
-    a = np.zeros((repeats, d * d))
+    width = d if extra is None else d + 1
+    lower, diagonal, steps = _positions(d, width)
+    a = np.zeros((repeats, d * width))
     a[:, lower] = normals
     a[:, diagonal] = np.sqrt(rng.chisquare(df - steps, size=(repeats, d)))
-    return a.reshape(repeats, d, d)
+    a = a.reshape(repeats, d, width)
+    if extra is not None:
+        a[:, :, d] = extra
+    return a
 
 
 def wishart_factor(df: int, factor: np.ndarray, rng: np.random.Generator, repeats: int) -> np.ndarray:
@@ -122,17 +136,13 @@ def draw(n: int, mean: np.ndarray, factor: np.ndarray, rng: np.random.Generator,
     """
     d = factor.shape[-1]
     df = n - 1
-    if df >= d:  # one normal draw for the mean and Bartlett's off-diagonal
+    if df >= d:  # one normal draw for the mean and Bartlett's off-diagonal, one product F [A | z]
         z = rng.standard_normal((repeats, d + d * (d - 1) // 2))
-        m = factor @ _bartlett(df, d, z[:, d:], rng)
-        scatter_factor: np.ndarray | None = m
-    else:
-        z = rng.standard_normal((repeats, d))
-        m = wishart_factor(df, factor, rng, repeats)
-        scatter_factor = None
-    shift = (factor @ z[:, :d, None])[..., 0] / np.sqrt(n)
-    sample_mean = np.broadcast_to(mean, (repeats, d)) + shift
-    return Stats(n, sample_mean, _outer(m), scatter_factor)
+        both = factor @ _bartlett(df, d, z[:, d:], rng, extra=z[:, :d])
+        return Stats(n, mean + both[:, :, d] / np.sqrt(n), factor=both[:, :, :d])
+    z = rng.standard_normal((repeats, d))
+    shift = (factor @ z[:, :, None])[..., 0] / np.sqrt(n)
+    return Stats(n, mean + shift, scatter=_outer(wishart_factor(df, factor, rng, repeats)))
 
 
 def _outer(m: np.ndarray) -> np.ndarray:
@@ -150,11 +160,11 @@ def merge(parts: Sequence[Stats]) -> Stats:
     for p in parts:
         gap = p.mean - mean  # (R, d)
         scatter = scatter + p.n * gap[:, :, None] * gap[:, None, :]
-    return Stats(n, mean, scatter)
+    return Stats(n, mean, scatter=scatter)
 
 
 def of_samples(x: np.ndarray) -> Stats:
     """Statistics of explicit samples ``x`` of shape (R, n, d) (used by tests and resumes)."""
     mean = x.mean(axis=1)
     centred = x - mean[:, None, :]
-    return Stats(x.shape[1], mean, np.swapaxes(centred, 1, 2) @ centred)
+    return Stats(x.shape[1], mean, scatter=np.swapaxes(centred, 1, 2) @ centred)

@@ -15,12 +15,13 @@ the sampled engine.
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..loops.policy import FIXED, FRESH, LoopConfig
-from .stats import Stats, draw, merge, psd_factor
+from .stats import Stats, _outer, draw, merge, psd_factor
 
 Draw = Callable[[str], np.random.Generator]
 
@@ -32,14 +33,17 @@ class FittedGaussians:
     Attributes:
         generation: the generation that fitted them.
         mean: μ_t, shape (R, d).
-        cov: Σ_t, shape (R, d, d).
-        factor: F with F Fᵀ = Σ_t, shape (R, d, d) (cached for drawing synthetic groups).
+        factor: F with F Fᵀ = Σ_t, shape (R, d, d) (what synthetic groups are drawn with).
+        cov: Σ_t, shape (R, d, d); formed from ``factor`` on first use.
     """
 
     generation: int
     mean: np.ndarray
-    cov: np.ndarray
     factor: np.ndarray
+
+    @functools.cached_property
+    def cov(self) -> np.ndarray:
+        return _outer(self.factor)
 
 
 @dataclass(frozen=True)
@@ -106,17 +110,18 @@ def exact_step(
         sources = state.generators
         share, extra = divmod(plan.n_synthetic, len(sources))  # earlier generators take the remainder
         sizes = [share + (i < extra) for i in range(len(sources))]
-        scale = np.sqrt(bias)
         for g, size in zip(sources, sizes, strict=True):
             if size:
-                parts.append(draw(size, g.mean, scale * g.factor, rng, repeats))
+                parts.append(draw(size, g.mean, g.factor if bias == 1.0 else np.sqrt(bias) * g.factor, rng, repeats))
                 origin[g.generation] = origin.get(g.generation, 0) + size
     train = merge(parts)
-    mu, cov = fit(train, estimator)
     ddof = 0 if estimator == "mle" else 1
-    # one group: Bartlett's factor of the scatter comes free (no Cholesky needed)
-    factor_t = train.factor / np.sqrt(train.n - ddof) if train.factor is not None else psd_factor(cov)
-    fitted = FittedGaussians(t, mu, cov, factor_t)
+    if train.factor is not None:  # one group: Bartlett's factor of the scatter comes free
+        fitted = FittedGaussians(t, train.mean, train.factor / np.sqrt(train.n - ddof))
+    else:
+        mu, cov = fit(train, estimator)
+        fitted = FittedGaussians(t, mu, psd_factor(cov))
+        fitted.__dict__["cov"] = cov  # already formed: keep it
     keep = (*state.generators, fitted) if loop.synthetic_from == "all" else (fitted,)
     pool, counts = (train, tuple(origin.items())) if plan.accumulate else (None, ())
     return ExactState(t, fixed, pool, keep, counts), _provenance(origin)

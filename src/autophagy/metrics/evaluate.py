@@ -76,15 +76,14 @@ NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
 #: Names that need the true distribution to be a known mixture.
 NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 
-#: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, C)
-#: (C = λ Σ_t, with a square factor F F^T = C) and of the true Gaussian N(μ, Σ) alone; the
-#: exact engine computes these for all repeats at once:
-#: ``fn(m (R, d), C (R, d, d), F (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
-MOMENT_METRICS: dict[str, Callable[..., np.ndarray]] = {
-    "gaussian_w2": lambda m, c, f, mu, sigma: _functional().gaussian_w2_batch(m, c, mu, sigma),
-    "cov_trace": lambda m, c, f, mu, sigma: np.trace(c, axis1=1, axis2=2),
-    "mean_sq_error": lambda m, c, f, mu, sigma: np.sum((m - mu) ** 2, axis=1),
-    "cov_logdet": lambda m, c, f, mu, sigma: _logdet_ratio(f, sigma),
+#: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, F Fᵀ)
+#: (F Fᵀ = λ Σ_t, F square) and of the true Gaussian N(μ, Σ) alone; the exact engine computes
+#: these for all repeats at once: ``fn(m (R, d), F (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
+MOMENT_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
+    "gaussian_w2": lambda m, f, mu, sigma: _functional().gaussian_w2_batch(m, f @ np.swapaxes(f, 1, 2), mu, sigma),
+    "cov_trace": lambda m, f, mu, sigma: np.einsum("rij,rij->r", f, f),  # tr F Fᵀ
+    "mean_sq_error": lambda m, f, mu, sigma: np.sum((m - mu) ** 2, axis=1),
+    "cov_logdet": lambda m, f, mu, sigma: _logdet_ratio(f, sigma),
 }
 
 

@@ -235,11 +235,10 @@ class ExactEngine:
         fitted = self.state.generators[-1]
         names = list(config.metrics)
         values = np.empty((repeats, len(names) + len(info) + 1))
+        scaled = fitted.factor if bias == 1.0 else np.sqrt(bias) * fitted.factor  # F Fᵀ = λ Σ_t
         for j, name in enumerate(names):
             if name in MOMENT_METRICS:
-                values[:, j] = MOMENT_METRICS[name](
-                    fitted.mean, bias * fitted.cov, np.sqrt(bias) * fitted.factor, self.mean, self.cov
-                )
+                values[:, j] = MOMENT_METRICS[name](fitted.mean, scaled, self.mean, self.cov)
         first = None
         sample_columns = [j for j, name in enumerate(names) if name not in MOMENT_METRICS]
         if sample_columns or snapshot:
@@ -275,7 +274,6 @@ class ExactEngine:
         arrays["exact/generator_ids"] = np.asarray([g.generation for g in st.generators], dtype=np.int64)
         for g in st.generators:
             arrays[f"exact/g{g.generation}/mean"] = g.mean
-            arrays[f"exact/g{g.generation}/cov"] = g.cov
             arrays[f"exact/g{g.generation}/factor"] = g.factor
         arrays["exact/pool_counts"] = np.asarray(st.pool_counts, dtype=np.int64).reshape(-1, 2)
         return arrays
@@ -288,9 +286,10 @@ def _restore_exact(saved: dict[str, np.ndarray]) -> ExactState:
         key = f"exact/{name}/"
         return Stats(int(saved[key + "n"]), saved[key + "mean"], saved[key + "scatter"], saved.get(key + "factor"))
 
+
     generators = []
     for gid in saved["exact/generator_ids"]:
         key = f"exact/g{int(gid)}/"
-        generators.append(FittedGaussians(int(gid), saved[key + "mean"], saved[key + "cov"], saved[key + "factor"]))
+        generators.append(FittedGaussians(int(gid), saved[key + "mean"], saved[key + "factor"]))
     counts = tuple((int(code), int(size)) for code, size in saved["exact/pool_counts"])
     return ExactState(int(saved["generation"]), stats("fixed"), stats("pool"), tuple(generators), counts)

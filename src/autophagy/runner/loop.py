@@ -128,7 +128,10 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     frame = _extend(frame, run_id, pending)
     if store is not None:
         store.update_status(status="complete", generations_done=config.generations, error=None)
-    return frame.astype({"seed": "int64", "generation": "int64", "value": "float64"})
+    types = {"seed": "int64", "generation": "int64", "value": "float64"}
+    if all(str(frame[column].dtype) == kind for column, kind in types.items()):
+        return frame
+    return frame.astype(types)
 
 
 def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
@@ -139,20 +142,23 @@ def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
     if not blocks:
         return frame
     names: dict[str, int] = {}
+    remaps: dict[tuple[str, ...], np.ndarray] = {}
     codes = []
     for _, b in blocks:
-        remap = np.array([names.setdefault(name, len(names)) for name in b.names], dtype=np.int32)
-        codes.append(remap[b.code] if len(b.code) else b.code)
-    n = sum(len(b.value) for _, b in blocks)
+        if b.names not in remaps:
+            remaps[b.names] = np.array([names.setdefault(name, len(names)) for name in b.names], dtype=np.int32)
+        codes.append(remaps[b.names][b.code] if len(b.code) else b.code)
+    sizes = [len(b.value) for _, b in blocks]
+    n = sum(sizes)
     # string columns through Arrow: a dictionary lookup instead of n Python strings
     metric = pa.array(list(names), pa.string()).take(pa.array(np.concatenate(codes)))
     run = pa.array([run_id], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
     new = pd.DataFrame(
         {
-            "run": run.to_pandas(),
+            "run": run.to_pandas().array,
             "seed": np.concatenate([b.seed for _, b in blocks]),
-            "generation": np.concatenate([np.full(len(b.value), t, dtype=np.int64) for t, b in blocks]),
-            "metric": metric.to_pandas(),
+            "generation": np.repeat(np.array([t for t, _ in blocks], dtype=np.int64), sizes),
+            "metric": metric.to_pandas().array,
             "value": np.concatenate([b.value for _, b in blocks]),
         },
         columns=METRIC_COLUMNS,
