@@ -206,6 +206,7 @@ class ExactEngine:
         self.sample_names = [n for n in config.metrics if n not in MOMENT_METRICS]
         self._holdout: dict[int, np.ndarray] = {}
         self._layout: Block | None = None
+        self._moment_columns = [(j, MOMENT_METRICS[n]) for j, n in enumerate(config.metrics) if n in MOMENT_METRICS]
         self.state = ExactState() if saved is None else _restore_exact(saved)
 
     def holdout(self, r: int) -> np.ndarray:
@@ -233,12 +234,11 @@ class ExactEngine:
             repeats=repeats,
         )
         fitted = self.state.generators[-1]
-        names = list(config.metrics)
+        names = config.metrics
         values = np.empty((repeats, len(names) + len(info) + 1))
         scaled = fitted.factor if bias == 1.0 else np.sqrt(bias) * fitted.factor  # F Fᵀ = λ Σ_t
-        for j, name in enumerate(names):
-            if name in MOMENT_METRICS:
-                values[:, j] = MOMENT_METRICS[name](fitted.mean, scaled, self.mean, self.cov)
+        for j, function in self._moment_columns:
+            values[:, j] = function(fitted.mean, scaled, self.mean, self.cov)
         first = None
         sample_columns = [j for j, name in enumerate(names) if name not in MOMENT_METRICS]
         if sample_columns or snapshot:
@@ -253,9 +253,8 @@ class ExactEngine:
                     ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
                     found = evaluate([names[j] for j in sample_columns], ctx)
                     values[r, sample_columns] = [found[names[j]] for j in sample_columns]
-        metrics = values[:, : len(names)]
-        values[:, len(names) : -1] = list(info.values())
-        values[:, -1] = ~np.all(np.isfinite(metrics), axis=1)
+        values[:, len(names) : -1] = tuple(info.values())
+        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
         columns = (*names, *info, "degenerate")
         if self._layout is None or self._layout.names != columns:
             self._layout = _block(self.seeds, list(columns), values)  # same rows every generation
