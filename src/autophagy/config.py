@@ -24,7 +24,7 @@ from ._validation import Model, check, validate
 from .exceptions import InvalidParameterError
 from .generators.base import GeneratorConfig
 from .loops.policy import LoopConfig
-from .metrics.evaluate import NEEDS_GAUSSIAN_TRUTH, NEEDS_MIXTURE_TRUTH, EvalConfig
+from .metrics.evaluate import NEEDS_GAUSSIAN_TRUTH, NEEDS_LINEAR_TRUTH, NEEDS_MIXTURE_TRUTH, NEEDS_REGRESSION, EvalConfig
 from .registry import entries, get
 
 DEFAULT_METRICS = [
@@ -38,6 +38,10 @@ DEFAULT_METRICS = [
     "loglik_real",
     "cov_trace",
 ]
+
+
+#: The default metrics of regression data (rows [x, y] labelled by a linear truth).
+REGRESSION_METRICS = ["test_error", "test_error_bias", "test_error_variance", "param_error"]
 
 
 class SweepConfig(Model):
@@ -62,7 +66,9 @@ class ExperimentConfig(Model):
     data: SerializeAsAny[BaseModel]
     generator: SerializeAsAny[GeneratorConfig]
     loop: SerializeAsAny[LoopConfig]
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
+    metrics: list[str] | None = Field(
+        default=None, description="metric names; unset: DEFAULT_METRICS, or REGRESSION_METRICS for regression data"
+    )
     eval: EvalConfig = Field(default_factory=EvalConfig)
     engine: Literal["exact", "sampled"] | None = Field(
         default=None,
@@ -85,6 +91,8 @@ class ExperimentConfig(Model):
 
 
 GROUPS = ("data", "generator", "loop")
+#: Generator kinds that label regression inputs instead of generating samples.
+LABELLERS = frozenset({"linear_ridge", "kernel_ridge"})
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -152,6 +160,9 @@ def load_config(
         entry = get(group, body.get("kind"), key=f"{group}.kind")
         groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
     config = validate(ExperimentConfig, {**raw, **groups})
+    if config.metrics is None:
+        regression = hasattr(build_source(config), "regression")
+        config = config.model_copy(update={"metrics": list(REGRESSION_METRICS if regression else DEFAULT_METRICS)})
     _cross_check(config)
     reason = exact_unavailable(config)
     if config.engine is None:
@@ -187,6 +198,26 @@ def _cross_check(config: ExperimentConfig) -> None:
     for name in config.metrics:
         check(name in known, "metrics", f"a list of names from {sorted(known)}", name)
     truth = source.truth()
+    gen = config.generator
+    labeller = gen.kind in LABELLERS
+    regression = hasattr(source, "sample_inputs")
+    check(
+        labeller == regression,
+        "generator.kind",
+        f"one of {sorted(LABELLERS)} for regression data (data.kind {config.data.kind!r})" if regression
+        else f"a generator of samples, not a labeller, for data.kind {config.data.kind!r}",
+        gen.kind,
+    )
+    for name in config.metrics:
+        if name in NEEDS_REGRESSION:
+            check(regression, "metrics", f"free of {name!r} unless the data are regression rows (data.kind 'linear', 'digits')", name)
+        if name in NEEDS_LINEAR_TRUTH:
+            check(
+                hasattr(source, "regression") and gen.kind == "linear_ridge",
+                "metrics",
+                f"free of {name!r} unless data.kind is 'linear' and generator.kind is 'linear_ridge'",
+                name,
+            )
     for name in config.metrics:
         if name in NEEDS_GAUSSIAN_TRUTH:
             check(
@@ -199,7 +230,6 @@ def _cross_check(config: ExperimentConfig) -> None:
             check(truth is not None, "metrics", f"free of {name!r} unless the true distribution is known", name)
     sizes = config.loop.train_sizes(config.generations)
     smallest = min(sizes)
-    gen = config.generator
     if gen.kind == "gaussian" and not getattr(gen, "shrinkage", False):
         check(
             smallest >= d + 1,
