@@ -331,3 +331,87 @@ def phase_png(diagram: Any, path: Path, *, mark_bias: float | None = None) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+#: Metrics where smaller is better (the "best value of a swept key" figure uses these).
+LOWER_IS_BETTER = frozenset(
+    {"test_error", "gaussian_w2", "frechet", "mmd", "sliced_wasserstein", "mean_sq_error", "param_error"}
+)
+
+
+def sweep_png(
+    points: Any, metric: str, key: str, path: Path, *, generations: Sequence[int]
+) -> Path:
+    """``metric`` against a swept numeric config key, one line per (group, generation), log-log.
+
+    The scaling-law view (Dohmatob et al. 2024, fig. 3-4): e.g. the test error against the
+    downstream training size T = ``eval.n_samples`` at the first and last generations.
+
+    Args:
+        points: DataFrame with columns group, x, generation, mean, lo, hi (one metric).
+        metric: the metric's name (axis label).
+        key: the swept key (axis label).
+        path: the PNG to write.
+        generations: which generations to draw.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 4.2), dpi=120)
+    ax = fig.add_subplot()
+    lines = 0
+    for g_index, (group, part) in enumerate(points.groupby("group", sort=False)):
+        for k, generation in enumerate(generations):
+            row = part[part["generation"] == generation].sort_values("x")
+            if row.empty:
+                continue
+            label = f"generation {generation}" + (f", {group}" if group else "")
+            colour_ = colour(g_index * len(generations) + k)
+            x, mean = row["x"].to_numpy(float), row["mean"].to_numpy(float)
+            ax.plot(x, mean, marker="o", color=colour_, label=_plain(label))
+            ax.fill_between(x, row["lo"].to_numpy(float), row["hi"].to_numpy(float), color=colour_, alpha=0.15)
+            lines += 1
+    positive = points["mean"].to_numpy(float)
+    if np.all(points["x"].to_numpy(float) > 0):
+        ax.set_xscale("log")
+    if positive.size and np.all(positive > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel(_plain(key))
+    ax.set_ylabel(_plain(metric))
+    ax.set_title(_plain(f"{metric} against {key}"), fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    if lines:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def best_key_png(points: Any, metric: str, key: str, path: Path) -> Path:
+    """Per generation, the value of the swept ``key`` with the smallest mean ``metric``.
+
+    The optimal-regularisation view (Dohmatob et al. 2024, §5): with ``key`` =
+    ``eval.downstream_ridge`` it draws the best ridge parameter against the number of fake
+    generations the data went through.
+
+    Args:
+        points: DataFrame with columns group, x, generation, mean (one metric).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 3.8), dpi=120)
+    ax = fig.add_subplot()
+    for g_index, (group, part) in enumerate(points.groupby("group", sort=False)):
+        best = part.loc[part.groupby("generation")["mean"].idxmin()].sort_values("generation")
+        ax.plot(best["generation"], best["x"], marker="o", color=colour(g_index), label=_plain(group or "best"))
+    if np.all(points["x"].to_numpy(float) > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel("generation")
+    ax.set_ylabel(_plain(f"best {key}"))
+    ax.set_title(_plain(f"{key} minimising {metric}, per generation"), fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path

@@ -127,11 +127,16 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
         written.add(png)
         snapshots.append((setting.label, title, png))
 
+    sweeps = []
+    for i, (title, png) in enumerate(_sweep_figures(experiment, summary, figures)):
+        written.add(png)
+        sweeps.append((title, png))
+
     for stale in figures.glob("*.png"):  # figures of an earlier report of this experiment
         if stale not in written:
             stale.unlink()
 
-    page = render_page(experiment, summary, charts, snapshots)
+    page = render_page(experiment, summary, charts, snapshots, sweeps)
     path = folder / "index.html"
 
     def write(tmp: Path) -> None:
@@ -139,6 +144,51 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
 
     atomic_write(path, write)
     return path
+
+
+def _sweep_figures(experiment: Experiment, summary: Any, figures: Path) -> list[tuple[str, Path]]:
+    """Figures across a swept numeric key (>= 3 values): the metric against the key (log-log,
+    first/middle/last generation) and, for lower-is-better metrics, the best key per generation.
+    Settings that differ in other keys are drawn as separate groups."""
+    import pandas as pd
+
+    from .figures import LOWER_IS_BETTER, best_key_png, sweep_png
+
+    out: list[tuple[str, Path]] = []
+    if summary.empty:
+        return out
+    generations = sorted(summary["generation"].unique())
+    shown = sorted({generations[0], generations[len(generations) // 2], generations[-1]})
+    metrics = [m for m in metric_order(summary["metric"]) if m in LOWER_IS_BETTER]
+    for k_index, key in enumerate(experiment.varying):
+        values = [s.values.get(key) for s in experiment.settings]
+        if len({v for v in values if v is not None}) < 3 or not all(_is_number(v) for v in values):
+            continue
+        others = [k for k in experiment.varying if k != key]
+        groups = {s.label: ", ".join(f"{k}={format_value(s.values[k])}" for k in others) for s in experiment.settings}
+        xs = {s.label: float(s.values[key]) for s in experiment.settings}
+        for m_index, metric in enumerate(metrics):
+            part = summary[summary["metric"] == metric]
+            points = pd.DataFrame(
+                {
+                    "group": part["setting"].map(groups),
+                    "x": part["setting"].map(xs),
+                    "generation": part["generation"],
+                    "mean": part["mean"],
+                    "lo": part["lo"],
+                    "hi": part["hi"],
+                }
+            )
+            stem = f"sweep-{k_index + 1:02d}-{m_index + 1:02d}-{safe_name(metric)[:30]}"
+            png = sweep_png(points, metric, key, figures / f"{stem}.png", generations=shown)
+            out.append((f"{metric} against {key}", png))
+            png = best_key_png(points, metric, key, figures / f"{stem}-best.png")
+            out.append((f"{key} minimising {metric}, per generation", png))
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def theory_curves(
@@ -336,11 +386,22 @@ def _snapshots_section(snapshots: Sequence[tuple[str, str, Path]]) -> str:
     return "".join(parts)
 
 
+def _sweeps_section(sweeps: Sequence[tuple[str, Path]]) -> str:
+    if not sweeps:
+        return ""
+    parts = ["<section><h2>Across the swept values</h2><p>Mean over repeats with a 95 % band.</p>"]
+    for title, png in sweeps:
+        parts.append(f'<figure><img src="{_data_uri(png)}" alt="{_e(title)}"><figcaption>{_e(title)}</figcaption></figure>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def render_page(
     experiment: Experiment,
     summary: Any,
     charts: Sequence[tuple[str, Path, Any]],
     snapshots: Sequence[tuple[str, str, Path]],
+    sweeps: Sequence[tuple[str, Path]] = (),
 ) -> str:
     """The HTML text of one experiment's page (self-contained; user strings escaped)."""
     from .. import __version__
@@ -355,6 +416,7 @@ def render_page(
         f"autophagy {_e(__version__)}, written {_e(when)}.</p>"
         + _degenerate_section(summary)
         + _charts_section(charts)
+        + _sweeps_section(sweeps)
         + _snapshots_section(snapshots)
         + _config_section(experiment)
         + _runs_section(experiment)
