@@ -8,6 +8,7 @@ import pytest
 import yaml
 from scipy import stats
 
+import autophagy
 from autophagy.exceptions import CorruptRunError, InvalidParameterError
 from autophagy.report import build_report, collect, summarise
 
@@ -252,3 +253,23 @@ def test_missing_root_is_a_user_error(tmp_path):
         build_report(tmp_path / "nowhere")
     with pytest.raises(InvalidParameterError, match="No run directory"):
         build_report(tmp_path)
+
+
+def test_sweep_over_a_numeric_key_draws_the_key_figures(tmp_path):
+    base = {
+        "name": "ridge-sweep",
+        "generations": 3,
+        "repeats": 2,
+        "data": {"kind": "linear", "dim": 5, "noise": 0.3},
+        "generator": {"kind": "linear_ridge"},
+        "loop": {"kind": "fully_synthetic", "n_real": 20, "n_synthetic": 20},
+        "metrics": ["test_error"],
+        "eval": {"n_samples": 20, "snapshot_size": 0},
+    }
+    for alpha in (0.01, 0.1, 1.0):
+        autophagy.run({**base, "eval": {**base["eval"], "downstream_ridge": alpha}}, out=tmp_path)
+    page = build_report(tmp_path)[0]
+    html = page.read_text()
+    assert "Across the swept values" in html and "eval.downstream_ridge minimising test_error" in html
+    names = sorted(p.name for p in (page.parent / "figures").glob("sweep-*.png"))
+    assert names == ["sweep-01-01-test_error-best.png", "sweep-01-01-test_error.png"]
