@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_gaussian_loop.py
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_exact_engine.py
+	$(BIN)/python benchmarks/bench_regression_chain.py
 	$(BIN)/python benchmarks/bench_phase_diagram.py
 
 clean:

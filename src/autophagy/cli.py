@@ -142,11 +142,12 @@ def list_(fmt: FormatOption = "table") -> None:
         typer.echo(json.dumps(rows, indent=2))
         return
     _check_format(fmt, ("table", "json"))
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("group", "name", "summary")
-    for row in rows:
-        table.add_row(row["group"], row["name"], row["summary"])
+    for row in rows:  # summaries and values are text, not Rich markup ("[x, y]" must show)
+        table.add_row(row["group"], row["name"], escape(row["summary"]))
     _console().print(table)
 
 
@@ -283,11 +284,12 @@ def _print_frame(frame: Any, fmt: str) -> None:
     elif fmt == "csv":
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(*[str(c) for c in frame.columns])
+        table = Table(*[escape(str(c)) for c in frame.columns])
         for row in frame.itertuples(index=False):
-            table.add_row(*[str(v) for v in row])
+            table.add_row(*[escape(str(v)) for v in row])
         _console().print(table)
 
 

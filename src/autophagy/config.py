@@ -42,6 +42,9 @@ DEFAULT_METRICS = [
 
 #: The default metrics of regression data (rows [x, y] labelled by a linear truth).
 REGRESSION_METRICS = ["test_error", "test_error_bias", "test_error_variance", "param_error"]
+#: The default metrics of regression data without a known truth (data.kind 'digits'): the
+#: held-out mean squared error only (the others need the true linear model).
+HELDOUT_REGRESSION_METRICS = ["test_error"]
 
 
 class SweepConfig(Model):
@@ -67,12 +70,14 @@ class ExperimentConfig(Model):
     generator: SerializeAsAny[GeneratorConfig]
     loop: SerializeAsAny[LoopConfig]
     metrics: list[str] | None = Field(
-        default=None, description="metric names; unset: DEFAULT_METRICS, or REGRESSION_METRICS for regression data"
+        default=None,
+        description="metric names; unset: DEFAULT_METRICS, REGRESSION_METRICS for linear regression data, "
+        "HELDOUT_REGRESSION_METRICS for regression data without a known truth",
     )
     eval: EvalConfig = Field(default_factory=EvalConfig)
     engine: Literal["exact", "sampled"] | None = Field(
         default=None,
-        description="exact: Gaussian loops on sufficient statistics; sampled: draw every sample. "
+        description="exact: Gaussian and linear-regression loops on sufficient statistics; sampled: draw every sample. "
         "Unset: exact wherever it applies (see exact_unavailable), else sampled.",
     )
     sweep: SweepConfig | None = None
@@ -91,6 +96,8 @@ class ExperimentConfig(Model):
 
 
 GROUPS = ("data", "generator", "loop")
+#: The data kinds an exact engine runs, with the generator kind each needs (see exact_unavailable).
+EXACT_PAIRS = {"gaussian": "gaussian", "linear": "linear_ridge"}
 #: Generator kinds that label regression inputs instead of generating samples.
 LABELLERS = frozenset({"linear_ridge", "kernel_ridge"})
 
@@ -161,8 +168,7 @@ def load_config(
         groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
     config = validate(ExperimentConfig, {**raw, **groups})
     if config.metrics is None:
-        regression = hasattr(build_source(config), "regression")
-        config = config.model_copy(update={"metrics": list(REGRESSION_METRICS if regression else DEFAULT_METRICS)})
+        config = config.model_copy(update={"metrics": list(default_metrics(build_source(config)))})
     _cross_check(config)
     reason = exact_unavailable(config)
     if config.engine is None:
@@ -171,22 +177,36 @@ def load_config(
     return config
 
 
-def exact_unavailable(config: ExperimentConfig) -> str | None:
-    """Why the exact Gaussian engine cannot run this config, or None when it can.
+def default_metrics(source: Any) -> list[str]:
+    """The metrics of an experiment that names none: they depend on what the source exposes."""
+    if hasattr(source, "regression"):  # a known linear truth
+        return REGRESSION_METRICS
+    if hasattr(source, "sample_inputs"):  # regression rows, truth unknown (images)
+        return HELDOUT_REGRESSION_METRICS
+    return DEFAULT_METRICS
 
-    It needs Gaussian data and a Gaussian generator fitted by mle/unbiased on whole groups of
-    samples: ``accumulate_subsample`` (a random subset of a pool is not a function of the
-    pool's statistics) and Ledoit-Wolf shrinkage (used below dim + 1 samples) are sampled only.
+
+def exact_unavailable(config: ExperimentConfig) -> str | None:
+    """Why no exact engine can run this config, or None when one can.
+
+    Two exact engines run on sufficient statistics: the Gaussian one (data.kind 'gaussian',
+    generator.kind 'gaussian' fitted by mle/unbiased on whole groups of samples; Ledoit-Wolf
+    shrinkage, used below dim + 1 samples, is sampled only) and the linear-regression one
+    (data.kind 'linear', generator.kind 'linear_ridge': Gram matrices and Xᵀy, any α >= 0,
+    minimum-norm least squares below dim rows). Neither runs ``accumulate_subsample`` (a random
+    subset of a pool is not a function of the pool's statistics).
     """
-    if config.data.kind != "gaussian":
-        return f"data.kind is {config.data.kind!r}; the exact engine needs 'gaussian'"
-    if config.generator.kind != "gaussian":
-        return f"generator.kind is {config.generator.kind!r}; the exact engine needs 'gaussian'"
+    needs = EXACT_PAIRS.get(config.data.kind)
+    if needs is None:
+        return f"data.kind is {config.data.kind!r}; the exact engines need one of {sorted(EXACT_PAIRS)}"
+    if config.generator.kind != needs:
+        return f"generator.kind is {config.generator.kind!r}; the exact engine for data.kind {config.data.kind!r} needs {needs!r}"
     if config.loop.kind == "accumulate_subsample":
         return "a random subset of the pool (loop.kind 'accumulate_subsample') has no exact law"
-    dim = config.data.dim  # type: ignore[attr-defined]
-    if min(config.loop.train_sizes(config.generations)) < dim + 1:
-        return "generator.shrinkage is used below dim + 1 training samples"
+    if config.data.kind == "gaussian":
+        dim = config.data.dim  # type: ignore[attr-defined]
+        if min(config.loop.train_sizes(config.generations)) < dim + 1:
+            return "generator.shrinkage is used below dim + 1 training samples"
     return None
 
 

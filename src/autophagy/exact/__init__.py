@@ -1,9 +1,10 @@
-"""The exact Gaussian engine: Gaussian loops run on sufficient statistics, batched over repeats.
+"""The exact engines: loops run on sufficient statistics, batched over repeats.
 
-:mod:`.stats` draws the sample mean and scatter of a group from their Normal and Wishart laws;
-:mod:`.step` composes each generation's training set from such groups following the loop's
-plan and fits the Gaussian. Same distribution of results as the sampled engine, without
-drawing the samples.
+Gaussian loops: :mod:`.stats` draws the sample mean and scatter of a group from their Normal and
+Wishart laws; :mod:`.step` composes each generation's training set from such groups following
+the loop's plan and fits the Gaussian. Linear-regression loops: :mod:`.regression` does the same
+with the Gram matrix XᵀX and Xᵀy of groups of rows and a batched ridge fit. Same distribution of
+results as the sampled engine, without drawing the samples.
 """
 
 from .stats import Stats, draw, merge, psd_factor, wishart

@@ -17,7 +17,6 @@ leading batch axis R (one slice per repeat).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 import numpy as np
 
@@ -66,28 +65,21 @@ def psd_factor(cov: np.ndarray) -> np.ndarray:
         return vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]
 
 
-@functools.lru_cache(maxsize=64)
-def _positions(d: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat positions, in a d × width matrix, of the strict lower triangle and of the diagonal
-    of its first d columns, and 0..d-1."""
-    rows, cols = np.tril_indices(d, -1)
-    steps = np.arange(d)
-    return rows * width + cols, steps * (width + 1), steps
-
-
 def _bartlett(df: int, d: int, normals: np.ndarray, rng: np.random.Generator, extra: np.ndarray | None = None) -> np.ndarray:
     """Bartlett's lower-triangular A (R, d, d) from R·d(d-1)/2 given normals and fresh χ² draws.
 
+    The normals fill the strict lower triangle row by row (the order of ``np.tril_indices``).
     With ``extra`` (R, d), returns [A | extra] of shape (R, d, d + 1) instead, so that one matrix
     product F [A | z] gives both F A and F z.
     """
     repeats = normals.shape[0]
-    width = d if extra is None else d + 1
-    lower, diagonal, steps = _positions(d, width)
-    a = np.zeros((repeats, d * width))
-    a[:, lower] = normals
-    a[:, diagonal] = np.sqrt(rng.chisquare(df - steps, size=(repeats, d)))
-    a = a.reshape(repeats, d, width)
+    a = np.zeros((repeats, d, d if extra is None else d + 1))
+    start = 0
+    for i in range(1, d):  # one slice copy per row: ~2x faster than a fancy-indexed scatter at d = 300
+        a[:, i, :i] = normals[:, start : start + i]
+        start += i
+    steps = np.arange(d)
+    a[:, steps, steps] = np.sqrt(rng.chisquare(df - steps, size=(repeats, d)))
     if extra is not None:
         a[:, :, d] = extra
     return a

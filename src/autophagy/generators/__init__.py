@@ -1,10 +1,11 @@
 """Generator families (models in the loop)."""
 
-from . import gaussian, gmm, kde, ridge
+from . import gaussian, gmm, kde, kernel, ridge
 from .base import Generator, GeneratorConfig
 from .gaussian import GaussianGenerator
 from .gmm import GMMGenerator
 from .kde import KDEGenerator
+from .kernel import KernelRidge
 from .ridge import LinearRidge
 
-__all__ = ["GMMGenerator", "GaussianGenerator", "Generator", "GeneratorConfig", "KDEGenerator", "LinearRidge"]
+__all__ = ["GMMGenerator", "GaussianGenerator", "Generator", "GeneratorConfig", "KDEGenerator", "KernelRidge", "LinearRidge"]

@@ -89,7 +89,9 @@ def label_noise(config: Any, source: Any) -> float:
     """The generator's σ: its own ``noise`` or, when unset, the real data's σ0."""
     if config.noise is not None:
         return float(config.noise)
-    return float(source.regression().noise) if hasattr(source, "regression") else 0.0
+    if hasattr(source, "regression"):
+        return float(source.regression().noise)
+    return float(getattr(source, "noise", 0.0))  # e.g. image data (data.kind 'digits')
 
 
 @register("generator", "linear_ridge", "ridge labeller: fit (XᵀX + nαI)w = Xᵀy on rows [x, y]; label fresh inputs x·w + √λ·σ·noise", LinearRidgeConfig)

@@ -1,9 +1,10 @@
-"""The two ways to run a loop's generations: on samples, or exactly on Gaussian statistics.
+"""The ways to run a loop's generations: on samples, or exactly on sufficient statistics.
 
 An engine advances every repeat of a run by one generation and returns the metric rows; the
-runner (:mod:`.loop`) owns the store, the resume and the progress. Both engines write the same
+runner (:mod:`.loop`) owns the store, the resume and the progress. Every engine writes the same
 rows (every metric, the provenance rows, ``degenerate``) so reports and queries never need to
-know which one ran.
+know which one ran. ``engine: exact`` is :class:`ExactEngine` for Gaussian loops and
+:class:`LinearExactEngine` for linear-regression loops.
 
 Random streams:
     ``sampled`` — repeat r uses seed ``seed + r`` and its own streams (see :mod:`autophagy._rng`),
@@ -12,6 +13,8 @@ Random streams:
     seed (batched arrays are what make it fast), so a repeat's values depend on the run seed and
     the number of repeats; the ``seed`` column still labels repeat r as ``seed + r``. Metrics that
     need samples (precision, MMD, ...) draw them per repeat from its own streams, as ``sampled``.
+    The linear engine draws the downstream model's statistics of all repeats from the stream
+    (seed, t, ``eval``, batch 0), independent of those per-repeat ``eval`` streams.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import numpy as np
 from .._rng import stream
 from ..config import ExperimentConfig, build_generator, build_source
 from ..exact import ExactState, FittedGaussians, Stats, exact_step
+from ..exact import regression as linear
 from ..exceptions import DegenerateFitError, StatisticalWarning
 from ..generators.gaussian import GaussianGenerator
+from ..generators.ridge import LinearRidge, label_noise
 from ..loops.policy import LoopState, step, with_generator
 from ..metrics.evaluate import MOMENT_METRICS, EvalContext, evaluate
 
@@ -74,6 +79,8 @@ class Engine(Protocol):
 def make_engine(config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> Engine:
     """The engine named by ``config.engine``, restored from ``saved`` state when resuming."""
     if config.engine == "exact":
+        if config.data.kind == "linear":
+            return LinearExactEngine(config, run_id, saved)
         return ExactEngine(config, run_id, saved)
     return SampledEngine(config, run_id, saved)
 
@@ -292,3 +299,138 @@ def _restore_exact(saved: dict[str, np.ndarray]) -> ExactState:
         generators.append(FittedGaussians(int(gid), saved[key + "mean"], saved[key + "factor"]))
     counts = tuple((int(code), int(size)) for code, size in saved["exact/pool_counts"])
     return ExactState(int(saved["generation"]), stats("fixed"), stats("pool"), tuple(generators), counts)
+
+
+# -- exact, linear regression -------------------------------------------------------------------
+class LinearExactEngine:
+    """Linear data and a ridge labeller: every repeat advanced at once on Gram statistics.
+
+    Each generation composes D^t as (n, XᵀX, Xᵀy) statistics (:mod:`autophagy.exact.regression`)
+    and solves the ridge fit batched; the downstream model's T = ``eval.n_samples`` rows from G^t
+    are statistics too, so the regression metrics cost O(d³) per repeat whatever T is. Any other
+    metric needs rows: then every repeat draws its T rows from G^t (its own ``eval`` stream, as
+    the sampled engine does) and the regression metrics use those same rows' statistics, so the
+    joint law of a generation's metrics is the sampled engine's.
+    """
+
+    def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
+        self.config, self.run_id = config, run_id
+        self.source = build_source(config)
+        self.truth = self.source.regression()
+        self.factor = np.linalg.cholesky(self.truth.cov)
+        self.seeds = _seeds(config)
+        gen = config.generator
+        self.alpha = float(gen.alpha)  # type: ignore[attr-defined]
+        self.noise = float(np.sqrt(gen.bias)) * label_noise(gen, self.source)  # √λ·σ of synthetic labels
+        self.batched_names = [n for n in config.metrics if n in linear.REGRESSION_METRICS]
+        self.sample_columns = [j for j, n in enumerate(config.metrics) if n not in linear.REGRESSION_METRICS]
+        self._holdout: dict[int, np.ndarray] = {}
+        self._layout: Block | None = None
+        self.state = linear.LinearState() if saved is None else _restore_linear(saved)
+
+    def holdout(self, r: int) -> np.ndarray:
+        """Repeat r's held-out real rows (the sampled engine's), drawn on first use."""
+        if r not in self._holdout:
+            n = self.config.eval.n_samples
+            self._holdout[r] = self.source.sample(n, rng=stream(self.seeds[r], 0, "holdout"))
+        return self._holdout[r]
+
+    def real_snapshot(self) -> np.ndarray:
+        return self.holdout(0)[: self.config.eval.snapshot_size]
+
+    def _labeller(self, coef: np.ndarray) -> LinearRidge:
+        gen = self.config.generator
+        return LinearRidge(self.source, self.alpha, label_noise(gen, self.source)).set_state({"coef": coef})
+
+    def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
+        config = self.config
+        repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
+        bias = config.generator.bias
+        truth = self.truth
+        self.state, info = linear.linear_step(
+            config.loop,
+            self.state,
+            factor=self.factor,
+            w0=truth.w0,
+            noise0=truth.noise,
+            noise=self.noise,
+            alpha=self.alpha,
+            draw_stream=lambda role: stream(config.seed, t, role),
+            repeats=repeats,
+        )
+        coef = self.state.generators[-1].coef  # (R, d)
+        values = np.empty((repeats, len(names) + len(info) + 1))
+        first = None
+        if self.sample_columns:
+            rows = []
+            for r, seed in enumerate(self.seeds):
+                labeller = self._labeller(coef[r])
+                fake = labeller.sample(size, rng=stream(seed, t, "eval"), bias=bias)
+                rows.append(fake)
+                metric_rng = stream(seed, t, "metric")
+                ctx = EvalContext(self.holdout(r), fake, labeller, bias, self.source, config.eval, metric_rng)
+                found = evaluate([names[j] for j in self.sample_columns], ctx)
+                values[r, self.sample_columns] = [found[names[j]] for j in self.sample_columns]
+            first = rows[0][: config.eval.snapshot_size]
+            block = np.stack(rows)  # (R, T, d + 1)
+            design = linear.of_rows(block[:, :, :-1], block[:, :, -1])
+        else:
+            rng = stream(config.seed, t, "eval", batch=0)
+            design = linear.draw(size, coef, self.noise, self.factor, rng, repeats)
+            if snapshot:
+                fake = self._labeller(coef[0]).sample(size, rng=stream(self.seeds[0], t, "eval"), bias=bias)
+                first = fake[: config.eval.snapshot_size]
+        if self.batched_names:
+            with np.errstate(all="ignore"):
+                found = linear.downstream_metrics(
+                    self.batched_names, design, coef, self.noise, config.eval.downstream_ridge, truth=truth
+                )
+            for j, name in enumerate(names):
+                if name in found:
+                    values[:, j] = found[name]
+        values[:, len(names) : -1] = tuple(info.values())
+        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
+        columns = (*names, *info, "degenerate")
+        if self._layout is None or self._layout.names != columns:
+            self._layout = _block(self.seeds, list(columns), values)  # same rows every generation
+        return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
+
+    def state_arrays(self, t: int) -> dict[str, np.ndarray]:
+        st = self.state
+        arrays: dict[str, np.ndarray] = {"generation": np.asarray(t)}
+        for name, stats in (("fixed", st.fixed), ("pool", st.pool)):
+            if stats is None:
+                continue
+            key = f"linear/{name}/"
+            arrays[key + "n"] = np.asarray(stats.n)
+            arrays[key + "triangular"] = np.asarray(stats.triangular)
+            if stats.factor is not None:
+                arrays[key + "factor"] = stats.factor
+                arrays[key + "proj"] = stats.proj  # type: ignore[assignment]
+            else:
+                arrays[key + "gram"], arrays[key + "xty"] = stats.gram, stats.xty
+        arrays["linear/generator_ids"] = np.asarray([g.generation for g in st.generators], dtype=np.int64)
+        for g in st.generators:
+            arrays[f"linear/g{g.generation}/coef"] = g.coef
+        arrays["linear/pool_counts"] = np.asarray(st.pool_counts, dtype=np.int64).reshape(-1, 2)
+        return arrays
+
+
+def _restore_linear(saved: dict[str, np.ndarray]) -> linear.LinearState:
+    def stats(name: str) -> linear.LinearStats | None:
+        key = f"linear/{name}/"
+        if key + "n" not in saved:
+            return None
+        return linear.LinearStats(
+            int(saved[key + "n"]),
+            factor=saved.get(key + "factor"),
+            proj=saved.get(key + "proj"),
+            gram=saved.get(key + "gram"),
+            xty=saved.get(key + "xty"),
+            triangular=bool(saved[key + "triangular"]),
+        )
+
+    ids = [int(gid) for gid in saved["linear/generator_ids"]]
+    generators = tuple(linear.FittedLinear(gid, saved[f"linear/g{gid}/coef"]) for gid in ids)
+    counts = tuple((int(code), int(size)) for code, size in saved["linear/pool_counts"])
+    return linear.LinearState(int(saved["generation"]), stats("fixed"), stats("pool"), generators, counts)

@@ -18,6 +18,18 @@ from .admissible import (
     phase_diagram,
 )
 from .curves import predict
+from .regression import (
+    RidgeTestError,
+    ScalingLaw,
+    accumulate_bound,
+    accumulate_test_error,
+    chain_test_error,
+    effective_regularization,
+    optimal_ridge,
+    power_law_problem,
+    ridge_test_error,
+    scaling_law,
+)
 from .gaussian import (
     FreshLimit,
     MomentCurve,
@@ -48,4 +60,14 @@ __all__ = [
     "log_det_drift",
     "log_det_variance",
     "moment_recursion",
+    "RidgeTestError",
+    "ScalingLaw",
+    "accumulate_bound",
+    "accumulate_test_error",
+    "chain_test_error",
+    "effective_regularization",
+    "optimal_ridge",
+    "power_law_problem",
+    "ridge_test_error",
+    "scaling_law",
 ]

@@ -23,6 +23,14 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     * ``cov_logdet`` — E log det(λ Σ_t) - log det Σ, fully synthetic loop only (Shumailov's
       random walk, :func:`~autophagy.theory.gaussian.expected_log_det`).
 
+    And for the regression chain (``linear`` data, ``linear_ridge`` labeller and downstream
+    model both least squares, T0 = ``loop.n_real`` = ``loop.n_synthetic``, T = ``eval.n_samples``,
+    T0, T > d + 1): ``test_error`` and its parts ``test_error_bias`` (the chain's error) and
+    ``test_error_variance`` (the downstream noise) for ``fully_synthetic`` (replace,
+    :func:`~autophagy.theory.regression.chain_test_error`) and ``accumulate`` without fresh data
+    (:func:`~autophagy.theory.regression.accumulate_test_error`). Generation t of the loop is the
+    article's n = t fake generations.
+
     Ledoit-Wolf shrinkage below dim + 1 samples has no closed form (None).
 
     Args:
@@ -33,10 +41,13 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     Returns:
         Predicted values, shape (T,), or None where there is no prediction.
     """
-    if metric not in ("cov_trace", "mean_sq_error", "cov_logdet"):
-        return None
     data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
     text = json.dumps(data, sort_keys=True)
+    if metric in ("test_error", "test_error_bias", "test_error_variance"):
+        parts = _regression_parts(text)
+        return None if parts is None else parts[metric][np.asarray(generations, dtype=np.int64)]
+    if metric not in ("cov_trace", "mean_sq_error", "cov_logdet"):
+        return None
     index = np.asarray(generations, dtype=np.int64) - 1
     if metric == "cov_logdet":
         walk = _log_det_walk(text)
@@ -80,3 +91,30 @@ def _log_det_walk(text: str) -> np.ndarray | None:
         bias=gen.bias, estimator=gen.estimator,  # type: ignore[attr-defined]
     )
     return walk + dim * np.log(gen.bias)
+
+
+@functools.lru_cache(maxsize=256)
+def _regression_parts(text: str) -> dict[str, np.ndarray] | None:
+    """E test_error and its parts at generations 0..T of an OLS regression chain, or None."""
+    from ..config import build_source, load_config
+    from .regression import accumulate_test_error, chain_test_error
+
+    config = load_config(json.loads(text))
+    loop, gen = config.loop, config.generator
+    if config.data.kind != "linear" or gen.kind != "linear_ridge" or gen.alpha != 0.0:  # type: ignore[attr-defined]
+        return None
+    if config.eval.downstream_ridge != 0.0 or loop.kind not in ("fully_synthetic", "accumulate"):
+        return None
+    if loop.n_real != loop.n_synthetic or getattr(loop, "n_fresh", 0) or loop.synthetic_from != "last":  # type: ignore[attr-defined]
+        return None
+    dim, t0, t = config.data.dim, loop.n_real, config.eval.n_samples  # type: ignore[attr-defined]
+    if min(t0, t) <= dim + 1:
+        return None
+    truth = build_source(config).regression()
+    noise = truth.noise if gen.noise is None else gen.noise  # type: ignore[attr-defined]
+    sigma = float(np.sqrt(gen.bias) * noise)  # a labeller sampled with bias λ has noise √λ σ
+    n = np.arange(config.generations + 1)
+    formula = chain_test_error if loop.kind == "fully_synthetic" else accumulate_test_error
+    total = np.asarray(formula(n, dim=dim, t_real=t0, t_fake=t, noise_real=truth.noise, noise_fake=sigma))
+    variance = np.where(n >= 1, sigma**2, truth.noise**2) * dim / (t - dim - 1)
+    return {"test_error": total, "test_error_variance": variance, "test_error_bias": total - variance}
