@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.regression import LinearTruth
-from ..loops.policy import FIXED, FRESH, LoopConfig
+from ..loops.policy import LoopConfig
+from .compose import compose
 from .stats import _bartlett, _outer, wishart_factor
-from .step import _provenance
 
 Draw = Callable[[str], np.random.Generator]
 
@@ -285,35 +285,19 @@ def linear_step(
         The new state (its last generator is G^t) and the provenance rows of D^t.
     """
     t = state.generation + 1
-    plan = loop.plan(t)
-    fixed = state.fixed
-    if fixed is None and plan.n_fixed:
-        fixed = draw(plan.n_fixed, w0, noise0, factor, draw_stream("real_fixed"), repeats)
-    parts: list[LinearStats] = []
-    origin: dict[int, int] = {}
-    if plan.accumulate and state.pool is not None:
-        parts.append(state.pool)
-        origin.update(dict(state.pool_counts))
-    elif plan.use_fixed and fixed is not None:
-        parts.append(fixed)
-        origin[FIXED] = fixed.n
-    if plan.n_fresh:
-        parts.append(draw(plan.n_fresh, w0, noise0, factor, draw_stream("real_fresh"), repeats))
-        origin[FRESH] = origin.get(FRESH, 0) + plan.n_fresh
-    if plan.n_synthetic and t > 1:
-        rng = draw_stream("synthetic")
-        sources = state.generators
-        share, extra = divmod(plan.n_synthetic, len(sources))  # earlier generators take the remainder
-        for i, g in enumerate(sources):
-            size = share + (i < extra)
-            if size:
-                parts.append(draw(size, g.coef, noise, factor, rng, repeats))
-                origin[g.generation] = origin.get(g.generation, 0) + size
+    mix = compose(
+        loop,
+        state,
+        real=lambda n, role: draw(n, w0, noise0, factor, draw_stream(role), repeats),
+        synthetic=lambda n, g, rng: draw(n, g.coef, noise, factor, rng, repeats),
+        draw_stream=draw_stream,
+    )
+    fixed, parts, origin, plan = mix.fixed, mix.parts, mix.origin, mix.plan
     train = merge(parts)
     fitted = FittedLinear(t, fit(train, alpha))
     keep = (*state.generators, fitted) if loop.synthetic_from == "all" else (fitted,)
     pool, counts = (train, tuple(origin.items())) if plan.accumulate else (None, ())
-    return LinearState(t, fixed, pool, keep, counts), _provenance(origin)
+    return LinearState(t, fixed, pool, keep, counts), mix.provenance()
 
 
 # -- the downstream model and the regression metrics --------------------------------------------

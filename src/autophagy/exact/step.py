@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..loops.policy import FIXED, FRESH, LoopConfig
+from ..loops.policy import LoopConfig
+from .compose import compose
 from .stats import Stats, _outer, draw, merge, psd_factor
 
 Draw = Callable[[str], np.random.Generator]
@@ -90,30 +91,15 @@ def exact_step(
         The new state (its last generator is G^t) and the provenance rows of D^t.
     """
     t = state.generation + 1
-    plan = loop.plan(t)
-    fixed = state.fixed
-    if fixed is None and plan.n_fixed:
-        fixed = draw(plan.n_fixed, mean, factor, draw_stream("real_fixed"), repeats)
-    parts: list[Stats] = []
-    origin: dict[int, int] = {}
-    if plan.accumulate and state.pool is not None:
-        parts.append(state.pool)
-        origin.update(dict(state.pool_counts))
-    elif plan.use_fixed and fixed is not None:
-        parts.append(fixed)
-        origin[FIXED] = fixed.n
-    if plan.n_fresh:
-        parts.append(draw(plan.n_fresh, mean, factor, draw_stream("real_fresh"), repeats))
-        origin[FRESH] = origin.get(FRESH, 0) + plan.n_fresh
-    if plan.n_synthetic and t > 1:
-        rng = draw_stream("synthetic")
-        sources = state.generators
-        share, extra = divmod(plan.n_synthetic, len(sources))  # earlier generators take the remainder
-        sizes = [share + (i < extra) for i in range(len(sources))]
-        for g, size in zip(sources, sizes, strict=True):
-            if size:
-                parts.append(draw(size, g.mean, g.factor if bias == 1.0 else np.sqrt(bias) * g.factor, rng, repeats))
-                origin[g.generation] = origin.get(g.generation, 0) + size
+    scale = 1.0 if bias == 1.0 else np.sqrt(bias)
+    mix = compose(
+        loop,
+        state,
+        real=lambda n, role: draw(n, mean, factor, draw_stream(role), repeats),
+        synthetic=lambda n, g, rng: draw(n, g.mean, g.factor if scale == 1.0 else scale * g.factor, rng, repeats),
+        draw_stream=draw_stream,
+    )
+    fixed, parts, origin, plan = mix.fixed, mix.parts, mix.origin, mix.plan
     train = merge(parts)
     ddof = 0 if estimator == "mle" else 1
     if train.factor is not None:  # one group: Bartlett's factor of the scatter comes free
@@ -124,15 +110,5 @@ def exact_step(
         fitted.__dict__["cov"] = cov  # already formed: keep it
     keep = (*state.generators, fitted) if loop.synthetic_from == "all" else (fitted,)
     pool, counts = (train, tuple(origin.items())) if plan.accumulate else (None, ())
-    return ExactState(t, fixed, pool, keep, counts), _provenance(origin)
+    return ExactState(t, fixed, pool, keep, counts), mix.provenance()
 
-
-def _provenance(origin: dict[int, int]) -> dict[str, float]:
-    """The provenance rows of :func:`autophagy.loops.policy.provenance`, from group sizes."""
-    n = sum(origin.values())
-    return {
-        "train_size": float(n),
-        "frac_real_fixed": origin.get(FIXED, 0) / n,
-        "frac_real_fresh": origin.get(FRESH, 0) / n,
-        "frac_synthetic": sum(size for code, size in origin.items() if code > 0) / n,
-    }
