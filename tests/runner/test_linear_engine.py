@@ -304,3 +304,33 @@ def test_least_squares_chain_matches_the_closed_form(d, t0, t, noise, bias, glob
             # |z| < 5 per check (two-sided 6e-7; 20 checks per case): the MC error of R repeats
             se = values[name].std(ddof=1) / np.sqrt(repeats)
             assert abs(values[name].mean() - target) < 5 * se, (g, name, values[name].mean(), target, se)
+
+
+def test_least_squares_shortcut_matches_the_sampled_engine_and_the_closed_form(global_seed):
+    """The fully synthetic OLS chain with only test_error/param_error skips the Gram statistics
+    (multivariate-t law of the fit); same law as the sampled engine (KS, family-wise α = 1e-5 over
+    10 comparisons) and the closed form of theory.regression.chain_test_error (|z| < 4.9, Bonferroni
+    over 5 generations at 1e-5)."""
+    from scipy.stats import ks_2samp
+
+    from autophagy.runner.engines import LinearExactEngine
+    from autophagy.theory import predict
+
+    base = {
+        "name": "ls", "seed": 1000 * global_seed, "generations": 5, "repeats": 3000,
+        "data": {"kind": "linear", "dim": 6, "noise": 0.5},
+        "generator": {"kind": "linear_ridge", "bias": 0.7},
+        "loop": {"kind": "fully_synthetic", "n_real": 15, "n_synthetic": 15},
+        "metrics": ["test_error", "param_error"], "eval": {"n_samples": 20, "snapshot_size": 0},
+    }
+    config = autophagy.load_config(base)
+    assert LinearExactEngine(config, "x", None).shortcut
+    exact = autophagy.run(base, out=None).wide()
+    sampled = autophagy.run({**base, "engine": "sampled", "repeats": 300, "seed": 10**6 + global_seed}, out=None).wide()
+    for metric in ("test_error", "param_error"):
+        for t in range(1, 6):
+            p = ks_2samp(exact.xs(t, level="generation")[metric], sampled.xs(t, level="generation")[metric]).pvalue
+            assert p > 1e-5 / 10, (metric, t, p)
+    by_gen = exact.groupby("generation")["test_error"]
+    z = (by_gen.mean().to_numpy() - predict(config, "test_error", np.arange(1, 6))) / (by_gen.std().to_numpy() / np.sqrt(3000))
+    assert np.all(np.abs(z) < 4.9), z

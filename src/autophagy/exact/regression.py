@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.regression import LinearTruth
-from ..loops.policy import LoopConfig
+from ..loops.policy import FIXED, LoopConfig
 from .compose import compose
 from .stats import _bartlett, _outer, wishart_factor
 
@@ -298,6 +298,57 @@ def linear_step(
     keep = (*state.generators, fitted) if loop.synthetic_from == "all" else (fitted,)
     pool, counts = (train, tuple(origin.items())) if plan.accumulate else (None, ())
     return LinearState(t, fixed, pool, keep, counts), mix.provenance()
+
+
+# -- the least-squares shortcut ---------------------------------------------------------------------
+def least_squares_error(n: int, noise: float, factor: np.ndarray, rng: np.random.Generator, repeats: int) -> np.ndarray:
+    """ŵ - w of least squares on n >= d rows x ~ N(0, F Fᵀ), y = x·w + noise·ε, without the rows.
+
+    Given X, ŵ - w = noise (XᵀX)⁻¹Xᵀε ~ N(0, noise² (XᵀX)⁻¹). With XᵀX = F W Fᵀ, W ~ Wishart_d(n, I),
+    and W^{-1/2} z rotation invariant with ‖W^{-1/2}z‖² = zᵀW⁻¹z ~ χ²_d / χ²_{n-d+1} (independent;
+    Muirhead 1982, Thm 3.2.12), the law is the multivariate t::
+
+        ŵ - w = noise · F⁻ᵀ g / sqrt(χ²_{n-d+1}),   g ~ N(0, I_d)
+
+    so a fit costs d + 1 random numbers and one triangular solve instead of a Wishart draw.
+
+    Returns:
+        shape (R, d).
+    """
+    from scipy.linalg import solve_triangular
+
+    d = factor.shape[0]
+    g = rng.standard_normal((repeats, d))
+    chi = rng.chisquare(n - d + 1, size=repeats)
+    return noise * solve_triangular(factor.T, g.T, lower=False).T / np.sqrt(chi)[:, None]
+
+
+def least_squares_chain_step(
+    loop: LoopConfig,
+    state: LinearState,
+    *,
+    factor: np.ndarray,
+    w0: np.ndarray,
+    noise0: float,
+    noise: float,
+    draw_stream: Draw,
+    repeats: int,
+) -> tuple[LinearState, dict[str, float]]:
+    """One generation of the fully synthetic least-squares chain by :func:`least_squares_error`.
+
+    Applies when each generation fits one group of >= d rows (``fully_synthetic``), α = 0 and
+    nothing needs the Gram statistics (the engine checks); otherwise use :func:`linear_step`.
+    """
+    t = state.generation + 1
+    plan = loop.plan(t)
+    if t == 1:
+        n, coef, s, role, code = plan.n_fixed, np.broadcast_to(w0, (repeats, w0.shape[0])), noise0, "real_fixed", FIXED
+    else:
+        n, coef, s, role, code = plan.n_synthetic, state.generators[-1].coef, noise, "synthetic", t - 1
+    fitted = FittedLinear(t, coef + least_squares_error(n, s, factor, draw_stream(role), repeats))
+    info = {"train_size": float(n), "frac_real_fixed": float(code == FIXED), "frac_real_fresh": 0.0,
+            "frac_synthetic": float(code > 0)}
+    return LinearState(t, None, None, (fitted,), ()), info
 
 
 # -- the downstream model and the regression metrics --------------------------------------------

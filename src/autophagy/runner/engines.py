@@ -327,6 +327,15 @@ class LinearExactEngine:
         self._holdout: dict[int, np.ndarray] = {}
         self._layout: Block | None = None
         self.state = linear.LinearState() if saved is None else _restore_linear(saved)
+        loop, dim = config.loop, self.truth.w0.shape[0]
+        # the least-squares shortcut: one group per generation, α = 0, only test_error/param_error
+        self.shortcut = (
+            loop.kind == "fully_synthetic"
+            and self.alpha == 0.0
+            and config.eval.downstream_ridge == 0.0
+            and set(config.metrics) <= {"test_error", "param_error"}
+            and min(loop.n_real, loop.n_synthetic, config.eval.n_samples) >= dim  # type: ignore[attr-defined]
+        )
 
     def holdout(self, r: int) -> np.ndarray:
         """Repeat r's held-out real rows (the sampled engine's), drawn on first use."""
@@ -347,6 +356,8 @@ class LinearExactEngine:
         repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
         bias = config.generator.bias
         truth = self.truth
+        if self.shortcut:
+            return self._advance_least_squares(t, snapshot)
         self.state, info = linear.linear_step(
             config.loop,
             self.state,
@@ -393,6 +404,41 @@ class LinearExactEngine:
         columns = (*names, *info, "degenerate")
         if self._layout is None or self._layout.names != columns:
             self._layout = _block(self.seeds, list(columns), values)  # same rows every generation
+        return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
+
+    def _advance_least_squares(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
+        """:meth:`advance` by the least-squares law (:func:`~autophagy.exact.regression.least_squares_error`)."""
+        config = self.config
+        repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
+        truth = self.truth
+        self.state, info = linear.least_squares_chain_step(
+            config.loop,
+            self.state,
+            factor=self.factor,
+            w0=truth.w0,
+            noise0=truth.noise,
+            noise=self.noise,
+            draw_stream=lambda role: stream(config.seed, t, role),
+            repeats=repeats,
+        )
+        coef = self.state.generators[-1].coef
+        values = np.empty((repeats, len(names) + len(info) + 1))
+        for j, name in enumerate(names):
+            if name == "test_error":
+                rng = stream(config.seed, t, "eval", batch=0)
+                gap = coef + linear.least_squares_error(size, self.noise, self.factor, rng, repeats) - truth.w0
+                values[:, j] = np.sum((gap @ truth.cov) * gap, axis=1)
+            else:
+                values[:, j] = np.linalg.norm(coef - truth.w0, axis=1)
+        values[:, len(names) : -1] = tuple(info.values())
+        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
+        first = None
+        if snapshot:
+            fake = self._labeller(coef[0]).sample(size, rng=stream(self.seeds[0], t, "eval"), bias=config.generator.bias)
+            first = fake[: config.eval.snapshot_size]
+        columns = (*names, *info, "degenerate")
+        if self._layout is None or self._layout.names != columns:
+            self._layout = _block(self.seeds, list(columns), values)
         return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
