@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -58,6 +58,24 @@ def _block(seeds: list[int], names: list[str], values: np.ndarray) -> Block:
     r, m = values.shape
     seed = np.repeat(np.asarray(seeds, dtype=np.int64), m)
     return Block(seed, np.tile(np.arange(m, dtype=np.int32), r), tuple(names), values.ravel())
+
+
+class _Rows:
+    """Builds a generation's :class:`Block` from a (R, M) value matrix whose columns are the
+    metrics, the provenance rows and ``degenerate`` (filled in here); the seed/name layout is the
+    same every generation, so it is built once."""
+
+    def __init__(self, seeds: list[int]) -> None:
+        self.seeds = seeds
+        self.layout: Block | None = None
+
+    def block(self, values: np.ndarray, names: list[str], info: dict[str, float]) -> Block:
+        values[:, len(names) : -1] = tuple(info.values())
+        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
+        columns = (*names, *info, "degenerate")
+        if self.layout is None or self.layout.names != columns:
+            self.layout = _block(self.seeds, list(columns), values)
+        return Block(self.layout.seed, self.layout.code, columns, values.ravel())
 
 
 class Engine(Protocol):
@@ -212,7 +230,7 @@ class ExactEngine:
         self.moment_names = [n for n in config.metrics if n in MOMENT_METRICS]
         self.sample_names = [n for n in config.metrics if n not in MOMENT_METRICS]
         self._holdout: dict[int, np.ndarray] = {}
-        self._layout: Block | None = None
+        self._rows = _Rows(self.seeds)
         self._moment_columns = [(j, MOMENT_METRICS[n]) for j, n in enumerate(config.metrics) if n in MOMENT_METRICS]
         self.state = ExactState() if saved is None else _restore_exact(saved)
 
@@ -260,12 +278,7 @@ class ExactEngine:
                     ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
                     found = evaluate([names[j] for j in sample_columns], ctx)
                     values[r, sample_columns] = [found[names[j]] for j in sample_columns]
-        values[:, len(names) : -1] = tuple(info.values())
-        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
-        columns = (*names, *info, "degenerate")
-        if self._layout is None or self._layout.names != columns:
-            self._layout = _block(self.seeds, list(columns), values)  # same rows every generation
-        return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
+        return self._rows.block(values, list(names), info), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
         st = self.state
@@ -325,7 +338,7 @@ class LinearExactEngine:
         self.batched_names = [n for n in config.metrics if n in linear.REGRESSION_METRICS]
         self.sample_columns = [j for j, n in enumerate(config.metrics) if n not in linear.REGRESSION_METRICS]
         self._holdout: dict[int, np.ndarray] = {}
-        self._layout: Block | None = None
+        self._rows = _Rows(self.seeds)
         self.state = linear.LinearState() if saved is None else _restore_linear(saved)
         loop, dim = config.loop, self.truth.w0.shape[0]
         # the least-squares shortcut: one group per generation, α = 0, only test_error/param_error
@@ -358,17 +371,7 @@ class LinearExactEngine:
         truth = self.truth
         if self.shortcut:
             return self._advance_least_squares(t, snapshot)
-        self.state, info = linear.linear_step(
-            config.loop,
-            self.state,
-            factor=self.factor,
-            w0=truth.w0,
-            noise0=truth.noise,
-            noise=self.noise,
-            alpha=self.alpha,
-            draw_stream=lambda role: stream(config.seed, t, role),
-            repeats=repeats,
-        )
+        self.state, info = self._step(t, linear.linear_step, alpha=self.alpha)
         coef = self.state.generators[-1].coef  # (R, d)
         values = np.empty((repeats, len(names) + len(info) + 1))
         first = None
@@ -399,19 +402,12 @@ class LinearExactEngine:
             for j, name in enumerate(names):
                 if name in found:
                     values[:, j] = found[name]
-        values[:, len(names) : -1] = tuple(info.values())
-        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
-        columns = (*names, *info, "degenerate")
-        if self._layout is None or self._layout.names != columns:
-            self._layout = _block(self.seeds, list(columns), values)  # same rows every generation
-        return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
+        return self._rows.block(values, list(names), info), first
 
-    def _advance_least_squares(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
-        """:meth:`advance` by the least-squares law (:func:`~autophagy.exact.regression.least_squares_error`)."""
-        config = self.config
-        repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
-        truth = self.truth
-        self.state, info = linear.least_squares_chain_step(
+    def _step(self, t: int, step: Any, **extra: Any) -> tuple[linear.LinearState, dict[str, float]]:
+        """Generation t's labeller fit by ``step`` (one of the steps of :mod:`autophagy.exact.regression`)."""
+        truth, config = self.truth, self.config
+        return step(
             config.loop,
             self.state,
             factor=self.factor,
@@ -419,8 +415,16 @@ class LinearExactEngine:
             noise0=truth.noise,
             noise=self.noise,
             draw_stream=lambda role: stream(config.seed, t, role),
-            repeats=repeats,
+            repeats=config.repeats,
+            **extra,
         )
+
+    def _advance_least_squares(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
+        """:meth:`advance` by the least-squares law (:func:`~autophagy.exact.regression.least_squares_error`)."""
+        config = self.config
+        repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
+        truth = self.truth
+        self.state, info = self._step(t, linear.least_squares_chain_step)
         coef = self.state.generators[-1].coef
         values = np.empty((repeats, len(names) + len(info) + 1))
         for j, name in enumerate(names):
@@ -430,16 +434,11 @@ class LinearExactEngine:
                 values[:, j] = np.sum((gap @ truth.cov) * gap, axis=1)
             else:
                 values[:, j] = np.linalg.norm(coef - truth.w0, axis=1)
-        values[:, len(names) : -1] = tuple(info.values())
-        values[:, -1] = ~np.isfinite(values[:, : len(names)]).all(axis=1)
         first = None
         if snapshot:
             fake = self._labeller(coef[0]).sample(size, rng=stream(self.seeds[0], t, "eval"), bias=config.generator.bias)
             first = fake[: config.eval.snapshot_size]
-        columns = (*names, *info, "degenerate")
-        if self._layout is None or self._layout.names != columns:
-            self._layout = _block(self.seeds, list(columns), values)
-        return Block(self._layout.seed, self._layout.code, columns, values.ravel()), first
+        return self._rows.block(values, list(names), info), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
         st = self.state
