@@ -1,5 +1,7 @@
 """Every bad input named in the foundation issue fails before any work, naming key and value."""
 
+import re
+
 import pytest
 
 import autophagy
@@ -116,3 +118,25 @@ def test_overriding_a_resolved_config_resolves_the_engine_again():
     assert load_config(kept, overrides={"generator.bias": 0.5}).engine == "sampled"
     with pytest.raises(InvalidParameterError, match=r"'engine' parameter must be 'sampled' here \(data.kind is 'gmm'"):
         load_config(small_config(engine="exact", data={"kind": "gmm", "layout": "grid"}))
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"data": {"kind": "linear", "dim": 5, "noise": -0.1}}, "data.noise"),
+        ({"data": {"kind": "linear", "dim": 5, "cov": {"kind": "powerlaw", "exponent": 0.0}}}, "data.cov"),
+        ({"data": {"kind": "linear", "dim": 5, "w0": {"kind": "powerlaw", "exponent": -1.0}}}, "data.w0"),
+        ({"generator": {"kind": "linear_ridge", "alpha": -1.0}}, "generator.alpha"),
+        ({"generator": {"kind": "linear_ridge", "noise": -1.0}}, "generator.noise"),
+        ({"generator": {"kind": "gaussian"}}, "generator.kind"),
+    ],
+)
+def test_bad_regression_configs_name_the_key(change, key):
+    raw = {
+        "data": {"kind": "linear", "dim": 5},
+        "generator": {"kind": "linear_ridge"},
+        "loop": {"kind": "fully_synthetic", "n_real": 20, "n_synthetic": 20},
+        **change,
+    }
+    with pytest.raises(InvalidParameterError, match=re.escape(key)):
+        load_config(raw)

@@ -41,7 +41,7 @@ DEFAULT_METRICS = [
 
 
 #: The default metrics of regression data (rows [x, y] labelled by a linear truth).
-REGRESSION_METRICS = ["test_error", "test_error_bias", "test_error_variance", "param_error"]
+REGRESSION_METRICS = ["test_error", "test_error_real", "test_error_bias", "test_error_variance", "param_error"]
 #: The default metrics of regression data without a known truth (data.kind 'digits'): the
 #: held-out mean squared error only (the others need the true linear model).
 HELDOUT_REGRESSION_METRICS = ["test_error"]

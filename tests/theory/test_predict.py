@@ -37,3 +37,24 @@ def test_no_curve_where_there_is_no_closed_form():
                 "loop": {"kind": "fresh", "n_real": 10}, "generations": 3}
     assert predict(gaussian, "test_error", np.arange(1, 4)) is None
     assert predict(gaussian, "cov_trace", np.arange(1, 4)) is not None
+
+
+def test_real_data_baseline_matches_its_closed_form_on_both_engines(global_seed):
+    """test_error_real (downstream trained on T real rows) has mean σ0² d/(T - d - 1): |z| < 4.9
+    (Bonferroni over 3 generations x 2 engines at 1e-5)."""
+    import autophagy
+
+    base = {
+        "name": "real", "seed": 100 * global_seed, "generations": 3,
+        "data": {"kind": "linear", "dim": 8, "noise": 0.5},
+        "generator": {"kind": "linear_ridge"},
+        "loop": {"kind": "fully_synthetic", "n_real": 20, "n_synthetic": 20},
+        "metrics": ["test_error", "test_error_real"], "eval": {"n_samples": 25},
+    }
+    expected = 0.25 * 8 / (25 - 9)
+    assert np.allclose(predict(base, "test_error_real", np.arange(1, 4)), expected)
+    for engine, repeats in (("exact", 3000), ("sampled", 400)):
+        wide = autophagy.run({**base, "engine": engine, "repeats": repeats}, out=None).wide()
+        by_gen = wide.groupby("generation")["test_error_real"]
+        z = (by_gen.mean().to_numpy() - expected) / (by_gen.std().to_numpy() / np.sqrt(repeats))
+        assert np.all(np.abs(z) < 4.9), (engine, z)

@@ -353,7 +353,7 @@ def least_squares_chain_step(
 
 # -- the downstream model and the regression metrics --------------------------------------------
 #: The metrics computed here, batched (the names of :mod:`autophagy.metrics.evaluate`).
-REGRESSION_METRICS = ("test_error", "test_error_bias", "test_error_variance", "param_error")
+REGRESSION_METRICS = ("test_error", "test_error_bias", "test_error_variance", "param_error", "test_error_real")
 
 
 def downstream_metrics(
@@ -363,6 +363,7 @@ def downstream_metrics(
     noise: float,
     alpha: float,
     truth: LinearTruth,
+    real: LinearStats | None = None,
 ) -> dict[str, np.ndarray]:
     """The regression metrics of G^t = (ŵ_t, noise), each of shape (R,).
 
@@ -379,6 +380,7 @@ def downstream_metrics(
         noise: the downstream rows' label noise √λ·σ_t.
         alpha: the downstream ridge parameter (``eval.downstream_ridge``).
         truth: the true (Σ, w0, σ0).
+        real: statistics of T real rows, for ``test_error_real``.
     """
     cov = truth.cov
 
@@ -387,6 +389,8 @@ def downstream_metrics(
         return np.sum((gap @ cov) * gap, axis=1)
 
     out: dict[str, np.ndarray] = {}
+    if "test_error_real" in names:  # the n = 0 baseline: the same fit on real rows (``real`` stats)
+        out["test_error_real"] = excess(fit(real, alpha)) if real is not None else np.full(len(coef), np.nan)
     if "test_error" in names:
         out["test_error"] = excess(fit(design, alpha))
     if "test_error_bias" in names:

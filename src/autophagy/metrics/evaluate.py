@@ -80,9 +80,9 @@ NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
 NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 
 #: Names that need a regression source and a labeller generator (rows [x, y]).
-NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "param_error"}
+NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "param_error", "test_error_real"}
 #: Of those, the ones that need the true linear model (data.kind 'linear' and a linear labeller).
-NEEDS_LINEAR_TRUTH = {"test_error_bias", "test_error_variance", "param_error"}
+NEEDS_LINEAR_TRUTH = {"test_error_bias", "test_error_variance", "param_error", "test_error_real"}
 
 #: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, F Fᵀ)
 #: (F Fᵀ = λ Σ_t, F square) and of the true Gaussian N(μ, Σ) alone; the exact engine computes
@@ -233,6 +233,13 @@ def _test_error_bias(ctx: EvalContext) -> float:
 @metric("test_error_variance", "variance part of test_error given the downstream inputs (linear truth)")
 def _test_error_variance(ctx: EvalContext) -> float:
     return _bias_variance(ctx)[1]
+
+
+@metric("test_error_real", "the n = 0 baseline: the downstream model trained on eval.n_samples real rows instead (linear truth)")
+def _test_error_real(ctx: EvalContext) -> float:
+    """Excess risk of the downstream model (same family and α) fitted on the held-out real rows."""
+    model = ctx.generator.downstream(ctx.real, ctx.config.downstream_ridge)
+    return float(_linear_truth(ctx).excess_risk(model.coef_))
 
 
 @metric("param_error", "parameter distance ‖ŵ_t - w0‖ of the labeller G^t (linear truth)")

@@ -346,7 +346,7 @@ class LinearExactEngine:
             loop.kind == "fully_synthetic"
             and self.alpha == 0.0
             and config.eval.downstream_ridge == 0.0
-            and set(config.metrics) <= {"test_error", "param_error"}
+            and set(config.metrics) <= {"test_error", "param_error", "test_error_real"}
             and min(loop.n_real, loop.n_synthetic, config.eval.n_samples) >= dim  # type: ignore[attr-defined]
         )
 
@@ -396,8 +396,12 @@ class LinearExactEngine:
                 first = fake[: config.eval.snapshot_size]
         if self.batched_names:
             with np.errstate(all="ignore"):
+                real = None
+                if "test_error_real" in self.batched_names:
+                    real_rng = stream(config.seed, t, "holdout", batch=0)
+                    real = linear.draw(size, truth.w0, truth.noise, self.factor, real_rng, repeats)
                 found = linear.downstream_metrics(
-                    self.batched_names, design, coef, self.noise, config.eval.downstream_ridge, truth=truth
+                    self.batched_names, design, coef, self.noise, config.eval.downstream_ridge, truth=truth, real=real
                 )
             for j, name in enumerate(names):
                 if name in found:
@@ -431,6 +435,10 @@ class LinearExactEngine:
             if name == "test_error":
                 rng = stream(config.seed, t, "eval", batch=0)
                 gap = coef + linear.least_squares_error(size, self.noise, self.factor, rng, repeats) - truth.w0
+                values[:, j] = np.sum((gap @ truth.cov) * gap, axis=1)
+            elif name == "test_error_real":  # the n = 0 baseline: least squares on T real rows
+                rng = stream(config.seed, t, "holdout", batch=0)
+                gap = linear.least_squares_error(size, truth.noise, self.factor, rng, repeats)
                 values[:, j] = np.sum((gap @ truth.cov) * gap, axis=1)
             else:
                 values[:, j] = np.linalg.norm(coef - truth.w0, axis=1)

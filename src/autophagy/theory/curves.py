@@ -26,7 +26,7 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     And for the regression chain (``linear`` data, ``linear_ridge`` labeller and downstream
     model both least squares, T0 = ``loop.n_real`` = ``loop.n_synthetic``, T = ``eval.n_samples``,
     T0, T > d + 1): ``test_error`` and its parts ``test_error_bias`` (the chain's error) and
-    ``test_error_variance`` (the downstream noise) for ``fully_synthetic`` (replace,
+    ``test_error_variance`` (the downstream noise), and the n = 0 baseline ``test_error_real``, for ``fully_synthetic`` (replace,
     :func:`~autophagy.theory.regression.chain_test_error`) and ``accumulate`` without fresh data
     (:func:`~autophagy.theory.regression.accumulate_test_error`). Generation t of the loop is the
     article's n = t fake generations.
@@ -43,7 +43,7 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     """
     data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
     text = json.dumps(data, sort_keys=True)
-    if metric in ("test_error", "test_error_bias", "test_error_variance"):
+    if metric in ("test_error", "test_error_bias", "test_error_variance", "test_error_real"):
         parts = _regression_parts(text)
         return None if parts is None else parts[metric][np.asarray(generations, dtype=np.int64)]
     if metric not in ("cov_trace", "mean_sq_error", "cov_logdet"):
@@ -117,4 +117,9 @@ def _regression_parts(text: str) -> dict[str, np.ndarray] | None:
     formula = chain_test_error if loop.kind == "fully_synthetic" else accumulate_test_error
     total = np.asarray(formula(n, dim=dim, t_real=t0, t_fake=t, noise_real=truth.noise, noise_fake=sigma))
     variance = np.where(n >= 1, sigma**2, truth.noise**2) * dim / (t - dim - 1)
-    return {"test_error": total, "test_error_variance": variance, "test_error_bias": total - variance}
+    return {
+        "test_error": total,
+        "test_error_variance": variance,
+        "test_error_bias": total - variance,
+        "test_error_real": np.full(len(n), total[0]),  # the n = 0 value, every generation
+    }
