@@ -383,11 +383,7 @@ def downstream_metrics(
         real: statistics of T real rows, for ``test_error_real``.
     """
     cov = truth.cov
-
-    def excess(w: np.ndarray) -> np.ndarray:  # (w - w0)ᵀ Σ (w - w0) per repeat, one matrix product
-        gap = w - truth.w0
-        return np.sum((gap @ cov) * gap, axis=1)
-
+    excess = truth.excess_risk
     out: dict[str, np.ndarray] = {}
     if "test_error_real" in names:  # the n = 0 baseline: the same fit on real rows (``real`` stats)
         out["test_error_real"] = excess(fit(real, alpha)) if real is not None else np.full(len(coef), np.nan)

@@ -107,6 +107,46 @@ def _seeds(config: ExperimentConfig) -> list[int]:
     return [config.seed + r for r in range(config.repeats)]
 
 
+class _PerRepeat:
+    """What the batched engines still do repeat by repeat, exactly as the sampled engine does it
+    for repeat r from r's own streams: the held-out real samples (drawn on first use), and drawing
+    ``eval.n_samples`` from G^t to compute the sample-based metrics."""
+
+    def __init__(self, config: ExperimentConfig, source: Any, seeds: list[int]) -> None:
+        self.config, self.source, self.seeds = config, source, seeds
+        self._holdout: dict[int, np.ndarray] = {}
+
+    def holdout(self, r: int) -> np.ndarray:
+        if r not in self._holdout:
+            self._holdout[r] = self.source.sample(self.config.eval.n_samples, rng=stream(self.seeds[r], 0, "holdout"))
+        return self._holdout[r]
+
+    def real_snapshot(self) -> np.ndarray:
+        return self.holdout(0)[: self.config.eval.snapshot_size]
+
+    def evaluate(
+        self, t: int, generator_of: Any, columns: list[int], values: np.ndarray, *, repeats: int | None = None
+    ) -> list[np.ndarray]:
+        """Sample every repeat's G^t (``generator_of(r)``) and fill ``values[r, columns]`` with the
+        metrics ``config.metrics[j]`` of ``columns``.
+
+        Returns:
+            The samples of the first ``repeats`` repeats (default: all), shape (n_samples, dim) each.
+        """
+        config, bias = self.config, self.config.generator.bias
+        names = [config.metrics[j] for j in columns]
+        draws = []
+        for r, seed in enumerate(self.seeds[: repeats if repeats is not None else len(self.seeds)]):
+            generator = generator_of(r)
+            fake = generator.sample(config.eval.n_samples, rng=stream(seed, t, "eval"), bias=bias)
+            draws.append(fake)
+            if names:
+                ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
+                found = evaluate(names, ctx)
+                values[r, columns] = [found[name] for name in names]
+        return draws
+
+
 # -- sampled ------------------------------------------------------------------------------------
 @dataclass
 class _Repeat:
@@ -227,23 +267,14 @@ class ExactEngine:
         self.mean, self.cov = truth.means[0], truth.covariances[0]
         self.factor = np.linalg.cholesky(self.cov)
         self.seeds = _seeds(config)
-        self.moment_names = [n for n in config.metrics if n in MOMENT_METRICS]
-        self.sample_names = [n for n in config.metrics if n not in MOMENT_METRICS]
-        self._holdout: dict[int, np.ndarray] = {}
+        self._per_repeat = _PerRepeat(config, self.source, self.seeds)
         self._rows = _Rows(self.seeds)
         self._moment_columns = [(j, MOMENT_METRICS[n]) for j, n in enumerate(config.metrics) if n in MOMENT_METRICS]
+        self._sample_columns = [j for j, n in enumerate(config.metrics) if n not in MOMENT_METRICS]
         self.state = ExactState() if saved is None else _restore_exact(saved)
 
-    def holdout(self, r: int) -> np.ndarray:
-        """Repeat r's held-out real samples (the sampled engine's), drawn on first use."""
-        if r not in self._holdout:
-            n = self.config.eval.n_samples
-            self._holdout[r] = self.source.sample(n, rng=stream(self.seeds[r], 0, "holdout"))
-        return self._holdout[r]
-
     def real_snapshot(self) -> np.ndarray:
-        # the sampled engine's rows: the first repeat's held-out set, cut to the snapshot size
-        return self.holdout(0)[: self.config.eval.snapshot_size]
+        return self._per_repeat.real_snapshot()
 
     def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         config = self.config
@@ -265,19 +296,15 @@ class ExactEngine:
         for j, function in self._moment_columns:
             values[:, j] = function(fitted.mean, scaled, self.mean, self.cov)
         first = None
-        sample_columns = [j for j, name in enumerate(names) if name not in MOMENT_METRICS]
-        if sample_columns or snapshot:
-            for r, seed in enumerate(self.seeds):
-                if not sample_columns and r > 0:
-                    break
-                generator = GaussianGenerator().set_state({"mean": fitted.mean[r], "cov": fitted.cov[r]})
-                fake = generator.sample(config.eval.n_samples, rng=stream(seed, t, "eval"), bias=bias)
-                if r == 0:
-                    first = fake[: config.eval.snapshot_size]
-                if sample_columns:
-                    ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
-                    found = evaluate([names[j] for j in sample_columns], ctx)
-                    values[r, sample_columns] = [found[names[j]] for j in sample_columns]
+        if self._sample_columns or snapshot:
+            draws = self._per_repeat.evaluate(
+                t,
+                lambda r: GaussianGenerator().set_state({"mean": fitted.mean[r], "cov": fitted.cov[r]}),
+                self._sample_columns,
+                values,
+                repeats=None if self._sample_columns else 1,
+            )
+            first = draws[0][: config.eval.snapshot_size]
         return self._rows.block(values, list(names), info), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
@@ -337,7 +364,7 @@ class LinearExactEngine:
         self.noise = float(np.sqrt(gen.bias)) * label_noise(gen, self.source)  # √λ·σ of synthetic labels
         self.batched_names = [n for n in config.metrics if n in linear.REGRESSION_METRICS]
         self.sample_columns = [j for j, n in enumerate(config.metrics) if n not in linear.REGRESSION_METRICS]
-        self._holdout: dict[int, np.ndarray] = {}
+        self._per_repeat = _PerRepeat(config, self.source, self.seeds)
         self._rows = _Rows(self.seeds)
         self.state = linear.LinearState() if saved is None else _restore_linear(saved)
         loop, dim = config.loop, self.truth.w0.shape[0]
@@ -350,15 +377,8 @@ class LinearExactEngine:
             and min(loop.n_real, loop.n_synthetic, config.eval.n_samples) >= dim  # type: ignore[attr-defined]
         )
 
-    def holdout(self, r: int) -> np.ndarray:
-        """Repeat r's held-out real rows (the sampled engine's), drawn on first use."""
-        if r not in self._holdout:
-            n = self.config.eval.n_samples
-            self._holdout[r] = self.source.sample(n, rng=stream(self.seeds[r], 0, "holdout"))
-        return self._holdout[r]
-
     def real_snapshot(self) -> np.ndarray:
-        return self.holdout(0)[: self.config.eval.snapshot_size]
+        return self._per_repeat.real_snapshot()
 
     def _labeller(self, coef: np.ndarray) -> LinearRidge:
         gen = self.config.generator
@@ -367,33 +387,21 @@ class LinearExactEngine:
     def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         config = self.config
         repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
-        bias = config.generator.bias
         truth = self.truth
         if self.shortcut:
             return self._advance_least_squares(t, snapshot)
         self.state, info = self._step(t, linear.linear_step, alpha=self.alpha)
         coef = self.state.generators[-1].coef  # (R, d)
         values = np.empty((repeats, len(names) + len(info) + 1))
-        first = None
         if self.sample_columns:
-            rows = []
-            for r, seed in enumerate(self.seeds):
-                labeller = self._labeller(coef[r])
-                fake = labeller.sample(size, rng=stream(seed, t, "eval"), bias=bias)
-                rows.append(fake)
-                metric_rng = stream(seed, t, "metric")
-                ctx = EvalContext(self.holdout(r), fake, labeller, bias, self.source, config.eval, metric_rng)
-                found = evaluate([names[j] for j in self.sample_columns], ctx)
-                values[r, self.sample_columns] = [found[names[j]] for j in self.sample_columns]
+            rows = self._per_repeat.evaluate(t, lambda r: self._labeller(coef[r]), self.sample_columns, values)
             first = rows[0][: config.eval.snapshot_size]
             block = np.stack(rows)  # (R, T, d + 1)
             design = linear.of_rows(block[:, :, :-1], block[:, :, -1])
         else:
             rng = stream(config.seed, t, "eval", batch=0)
             design = linear.draw(size, coef, self.noise, self.factor, rng, repeats)
-            if snapshot:
-                fake = self._labeller(coef[0]).sample(size, rng=stream(self.seeds[0], t, "eval"), bias=bias)
-                first = fake[: config.eval.snapshot_size]
+            first = self._snapshot(t, coef) if snapshot else None
         if self.batched_names:
             with np.errstate(all="ignore"):
                 real = None
@@ -434,19 +442,18 @@ class LinearExactEngine:
         for j, name in enumerate(names):
             if name == "test_error":
                 rng = stream(config.seed, t, "eval", batch=0)
-                gap = coef + linear.least_squares_error(size, self.noise, self.factor, rng, repeats) - truth.w0
-                values[:, j] = np.sum((gap @ truth.cov) * gap, axis=1)
+                values[:, j] = truth.excess_risk(coef + linear.least_squares_error(size, self.noise, self.factor, rng, repeats))
             elif name == "test_error_real":  # the n = 0 baseline: least squares on T real rows
                 rng = stream(config.seed, t, "holdout", batch=0)
-                gap = linear.least_squares_error(size, truth.noise, self.factor, rng, repeats)
-                values[:, j] = np.sum((gap @ truth.cov) * gap, axis=1)
+                values[:, j] = truth.excess_risk(truth.w0 + linear.least_squares_error(size, truth.noise, self.factor, rng, repeats))
             else:
                 values[:, j] = np.linalg.norm(coef - truth.w0, axis=1)
-        first = None
-        if snapshot:
-            fake = self._labeller(coef[0]).sample(size, rng=stream(self.seeds[0], t, "eval"), bias=config.generator.bias)
-            first = fake[: config.eval.snapshot_size]
-        return self._rows.block(values, list(names), info), first
+        return self._rows.block(values, list(names), info), self._snapshot(t, coef) if snapshot else None
+
+    def _snapshot(self, t: int, coef: np.ndarray) -> np.ndarray:
+        """The first repeat's generated rows (its own ``eval`` stream), cut to the snapshot size."""
+        rows = self._per_repeat.evaluate(t, lambda r: self._labeller(coef[r]), [], np.empty((1, 0)), repeats=1)
+        return rows[0][: self.config.eval.snapshot_size]
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
         st = self.state
