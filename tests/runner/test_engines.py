@@ -18,6 +18,7 @@ from autophagy.exact import ExactState, exact_step
 from autophagy.exact import stats as exact_stats
 
 from ..conftest import small_config
+from .equivalence import engines, ks_pvalues
 
 MOMENTS = ["gaussian_w2", "cov_trace", "mean_sq_error"]
 PROVENANCE = ["train_size", "frac_real_fixed", "frac_real_fresh", "frac_synthetic", "degenerate"]
@@ -92,7 +93,6 @@ CASES = {
         eval={"n_samples": 40, "snapshot_size": 0},
     ),
 }
-SAMPLED_REPEATS = 300  # the slow side
 EXACT_REPEATS = {"fresh_sample_metrics": 1000}  # per-repeat sample metrics are slow there too
 DEFAULT_EXACT_REPEATS = 3000
 
@@ -104,40 +104,15 @@ N_COMPARISONS = sum(case["generations"] * len(case["metrics"]) for case in CASES
 ALPHA = FAMILY_ALPHA / N_COMPARISONS
 
 
-def _wide(config, engine, seed, repeats):
-    result = autophagy.run({**config, "engine": engine, "seed": seed, "repeats": repeats}, out=None)
-    assert result.config.engine == engine
-    return result.wide()
 
-
-def _ks_pvalues(a, b, metrics):
-    """Two-sample KS p-value for each (generation, metric): rows of ``a`` against rows of ``b``."""
-    pvalues = {}
-    for t in sorted(set(a.index.get_level_values("generation"))):
-        at, bt = a.xs(t, level="generation"), b.xs(t, level="generation")
-        for name in metrics:
-            x, y = at[name].to_numpy(), bt[name].to_numpy()
-            finite = np.all(np.isfinite(x)) and np.all(np.isfinite(y))
-            assert finite, f"non-finite {name} at generation {t}"
-            pvalues[(t, name)] = sps.ks_2samp(x, y).pvalue
-    return pvalues
-
-
-def _engines(config, global_seed, exact_repeats, exact_changes=None):
-    # Disjoint seed ranges: the sampled repeats use seeds base..base+299, the exact run its own
-    # seed (and, for sample metrics, seeds exact_seed..exact_seed+R-1): independent sides.
-    base = 10_000 * global_seed
-    sampled = _wide(config, "sampled", base, SAMPLED_REPEATS)
-    exact = _wide({**config, **(exact_changes or {})}, "exact", base + 5_000, exact_repeats)
-    return sampled, exact
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_exact_and_sampled_engines_agree_in_distribution(case, global_seed):
     config = CASES[case]
-    sampled, exact = _engines(config, global_seed, EXACT_REPEATS.get(case, DEFAULT_EXACT_REPEATS))
+    sampled, exact = engines(config, global_seed, EXACT_REPEATS.get(case, DEFAULT_EXACT_REPEATS))
     assert not sampled["degenerate"].any() and not exact["degenerate"].any()
-    pvalues = _ks_pvalues(sampled, exact, config["metrics"])
+    pvalues = ks_pvalues(sampled, exact, config["metrics"])
     assert len(pvalues) == config["generations"] * len(config["metrics"])
     rejected = {key: p for key, p in pvalues.items() if p < ALPHA}
     assert not rejected, (
@@ -166,8 +141,8 @@ POWER_BASE = _config(
 def test_the_two_sample_tests_detect_a_slightly_different_config(change, global_seed):
     # Same sizes, same per-comparison α as the equivalence test: a test that cannot reject this
     # would make the equivalence test vacuous.
-    sampled, exact = _engines(POWER_BASE, global_seed, DEFAULT_EXACT_REPEATS, exact_changes=change)
-    pvalues = _ks_pvalues(sampled, exact, MOMENTS)
+    sampled, exact = engines(POWER_BASE, global_seed, DEFAULT_EXACT_REPEATS, exact_changes=change)
+    pvalues = ks_pvalues(sampled, exact, MOMENTS)
     assert min(pvalues.values()) < ALPHA, f"no rejection at α = {ALPHA:.1e}: {pvalues}"
 
 

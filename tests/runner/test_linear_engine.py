@@ -12,12 +12,13 @@ error of the least-squares chain (Dohmatob, Feng & Kempe 2024).
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as sps
 
 import autophagy
 from autophagy.exact import regression as linear
 from autophagy.generators.ridge import ridge_solve
 from autophagy.runner.engines import LinearExactEngine, make_engine
+
+from .equivalence import engines, ks_pvalues, wide
 
 METRICS = ["test_error", "test_error_bias", "test_error_variance", "param_error"]
 PROVENANCE = ["train_size", "frac_real_fixed", "frac_real_fresh", "frac_synthetic", "degenerate"]
@@ -73,7 +74,6 @@ CASES = {
         metrics=["test_error", "test_error_variance", "cov_trace"],
     ),
 }
-SAMPLED_REPEATS = 300  # the slow side
 EXACT_REPEATS = {"fresh_rows": 1000}  # rows per repeat: slower there too
 DEFAULT_EXACT_REPEATS = 3000
 
@@ -87,37 +87,13 @@ N_COMPARISONS = sum(case["generations"] * len(case["metrics"]) for case in CASES
 ALPHA = FAMILY_ALPHA / N_COMPARISONS
 
 
-def _wide(config, engine, seed, repeats):
-    result = autophagy.run({**config, "engine": engine, "seed": seed, "repeats": repeats}, out=None)
-    assert result.config.engine == engine
-    return result.wide()
 
-
-def _engines(config, global_seed, exact_repeats, exact_changes=None):
-    # Disjoint seed ranges: sampled repeats use seeds base..base+299, the exact run base + 5000
-    # (and, for rows drawn per repeat, base+5000..base+5000+R-1): independent sides.
-    base = 10_000 * global_seed
-    sampled = _wide(config, "sampled", base, SAMPLED_REPEATS)
-    exact = _wide({**config, **(exact_changes or {})}, "exact", base + 5_000, exact_repeats)
-    return sampled, exact
-
-
-def _ks_pvalues(a, b, metrics):
-    """Two-sample KS p-value for each (generation, metric): rows of ``a`` against rows of ``b``."""
-    pvalues = {}
-    for t in sorted(set(a.index.get_level_values("generation"))):
-        at, bt = a.xs(t, level="generation"), b.xs(t, level="generation")
-        for name in metrics:
-            x, y = at[name].to_numpy(), bt[name].to_numpy()
-            assert np.all(np.isfinite(x)) and np.all(np.isfinite(y)), f"non-finite {name} at generation {t}"
-            pvalues[(t, name)] = sps.ks_2samp(x, y).pvalue
-    return pvalues
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_exact_and_sampled_engines_agree_in_distribution(case, global_seed):
     config = CASES[case]
-    sampled, exact = _engines(config, global_seed, EXACT_REPEATS.get(case, DEFAULT_EXACT_REPEATS))
+    sampled, exact = engines(config, global_seed, EXACT_REPEATS.get(case, DEFAULT_EXACT_REPEATS))
     assert not sampled["degenerate"].any() and not exact["degenerate"].any()
     # provenance is deterministic: the same in every repeat of both engines
     for name in PROVENANCE:
@@ -125,7 +101,7 @@ def test_exact_and_sampled_engines_agree_in_distribution(case, global_seed):
         pd.testing.assert_series_equal(
             sampled[name].groupby("generation").first(), exact[name].groupby("generation").first()
         )
-    pvalues = _ks_pvalues(sampled, exact, config["metrics"])
+    pvalues = ks_pvalues(sampled, exact, config["metrics"])
     assert len(pvalues) == config["generations"] * len(config["metrics"])
     rejected = {key: p for key, p in pvalues.items() if p < ALPHA}
     assert not rejected, f"{case}: exact and sampled laws differ at (generation, metric) {rejected}; α {ALPHA:.1e}"
@@ -145,8 +121,8 @@ def test_the_two_sample_tests_detect_a_slightly_different_config(change, global_
     # Same sizes, same per-comparison α as the equivalence test: a test that cannot reject this
     # would make the equivalence test vacuous.
     base = CASES["fully_synthetic"]
-    sampled, exact = _engines(base, global_seed, DEFAULT_EXACT_REPEATS, exact_changes=change)
-    pvalues = _ks_pvalues(sampled, exact, METRICS)
+    sampled, exact = engines(base, global_seed, DEFAULT_EXACT_REPEATS, exact_changes=change)
+    pvalues = ks_pvalues(sampled, exact, METRICS)
     assert min(pvalues.values()) < ALPHA, f"no rejection at α = {ALPHA:.1e}: {pvalues}"
 
 
