@@ -293,6 +293,11 @@ def _print_frame(frame: Any, fmt: str) -> None:
         _console().print(table)
 
 
+#: Click's base exception, wherever this Typer keeps Click (recent Typer vendors it as
+#: ``typer._click``, older ones depend on the ``click`` package): found through a public class.
+_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
     try:
@@ -305,13 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted; rerun the same command to resume", err=True)
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        raise
+    except _CLICK_EXCEPTION as exc:  # usage errors: unknown option, missing or ill-typed value
+        exc.show()
+        return 2
     return int(code) if isinstance(code, int) else 0
 
 

@@ -133,3 +133,27 @@ def test_run_sweep_rejects_zero_workers_instead_of_using_all_cores(tmp_path):
     with pytest.raises(InvalidParameterError, match=r"'workers' parameter must be an int >= 1 .* Got 0"):
         run_sweep([load_config(small_config())], out=tmp_path / "runs", workers=0)
     assert not (tmp_path / "runs").exists()
+
+
+def test_usage_errors_exit_2_with_the_option_named(config_file, capsys):
+    assert main(["run", str(config_file), "--bogus"]) == 2
+    assert "--bogus" in capsys.readouterr().err
+    assert main(["admissible", "--n-real", "abc", "--bias", "1", "--dim", "2"]) == 2
+    assert "--n-real" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n-real", "3", "--bias", "1", "--dim", "4"], "The 'n_real' parameter must be an int > dim = 4"),
+        (["--n-real", "50", "--bias", "1.5", "--dim", "2"], "The 'bias' parameter must be in (0, 1]"),
+        (["--n-real", "50", "--bias", "0.9", "--dim", "0"], "The 'dim' parameter must be an int >= 1"),
+        (["--n-real", "50", "--bias", "0.9", "--dim", "2", "--seed", "-1"], "The 'seed' parameter must be an int >= 0"),
+        (["--n-real", "50", "--bias", "0.9", "--dim", "2", "--precision", "0"], "The 'precision' parameter"),
+        (["--n-real", "50", "--bias", "0.9", "--dim", "2", "--n-synthetic", "-5"], "The 'n_synthetic' parameter"),
+    ],
+)
+def test_admissible_bad_input_exits_2_naming_the_key(args, message, capsys):
+    assert main(["admissible", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -232,3 +232,12 @@ def test_unreachable_precision_says_what_it_reached():
     with pytest.raises(autophagy.PrecisionNotReachedError, match=r"reached ±\d+\.\d+%") as info:
         effective_sample_size(20, 20, 1.0, 2, precision=1e-4, max_repeats=64)
     assert "max_repeats=64" in str(info.value)
+
+
+def test_limit_distance_rejects_too_few_repeats_and_negative_seeds():
+    from autophagy.theory import limit_distance
+
+    with pytest.raises(autophagy.InvalidParameterError, match="'repeats' parameter must be an int >= 2"):
+        limit_distance(50, 10, 0.9, 2, repeats=0)
+    with pytest.raises(autophagy.InvalidParameterError, match="'seed' parameter must be an int >= 0"):
+        limit_distance(50, 10, 0.9, 2, seed=-3)

@@ -102,6 +102,10 @@ def _ddof(estimator: str) -> int:
     return 0 if estimator == "mle" else 1
 
 
+def _check_seed(seed: int) -> None:
+    check(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0, "seed", "an int >= 0", seed)
+
+
 def _check_dim(dim: int) -> None:
     check(isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and dim >= 1, "dim", "an int >= 1", dim)
 
@@ -140,6 +144,7 @@ def expected_distance(
     ddof = _ddof(estimator)
     check(math.isfinite(float(n)) and float(n) > dim, "n", f"a number > dim = {dim} (Σ̂ is singular otherwise)", n)
     check(isinstance(draws, (int, np.integer)) and draws >= 16, "draws", "an int >= 16", draws)
+    _check_seed(seed)
     return _distance(_CommonDraws(dim, int(draws), seed), float(n), ddof)
 
 
@@ -246,6 +251,8 @@ def limit_distance(
 ) -> Estimate:
     """D_∞ = lim_t E W₂²(N(μ_t, Σ_t), N(0, I_d)) of the fresh-data loop (module docstring)."""
     _check_inputs(n_real, n_synthetic, bias, dim, estimator)
+    check(isinstance(repeats, (int, np.integer)) and repeats >= 2, "repeats", "an int >= 2", repeats)
+    _check_seed(seed)
     sampler = _LimitSampler(n_real, n_synthetic, bias, dim, estimator, seed)
     sampler.add(repeats)
     return sampler.distance()
@@ -360,7 +367,8 @@ def _check_inputs(n_real: int, n_synthetic: int, bias: float, dim: int, estimato
     _ddof(estimator)
 
 
-def _check_budget(precision: float, max_repeats: int) -> None:
+def _check_budget(precision: float, max_repeats: int, seed: int = 0) -> None:
+    _check_seed(seed)
     check(isinstance(precision, (int, float)) and 0.0 < precision < 1.0, "precision",
           "a relative standard error in (0, 1), e.g. 0.01 for ±1 %", precision)
     check(isinstance(max_repeats, (int, np.integer)) and max_repeats >= 32, "max_repeats", "an int >= 32", max_repeats)
@@ -426,7 +434,7 @@ def effective_sample_size(
             gives the precision reached.
     """
     _check_inputs(n_real, n_synthetic, bias, dim, estimator)
-    _check_budget(precision, max_repeats)
+    _check_budget(precision, max_repeats, seed)
     inverse = _inverse(dim, estimator, seed)
     return _refine(_LimitSampler(n_real, n_synthetic, float(bias), dim, estimator, seed), inverse, precision, max_repeats)
 
@@ -488,7 +496,7 @@ def admissible_synthetic(
         InvalidParameterError, PrecisionNotReachedError: as :func:`effective_sample_size`.
     """
     _check_inputs(n_real, 0, bias, dim, estimator)
-    _check_budget(precision, max_repeats)
+    _check_budget(precision, max_repeats, seed)
     grid = sorted(set(default_grid(n_real) if n_synthetic is None else [int(v) for v in n_synthetic]))
     for value in grid:
         _check_inputs(n_real, value, bias, dim, estimator)
@@ -574,7 +582,7 @@ def phase_diagram(
         workers: processes (default: all cores; 1 runs in this process).
     """
     _check_dim(dim)
-    _check_budget(precision, max_repeats)
+    _check_budget(precision, max_repeats, seed)
     for bias in biases:
         for n_s in n_synthetic:
             _check_inputs(n_real, int(n_s), float(bias), dim, estimator)
