@@ -367,8 +367,7 @@ def _check_inputs(n_real: int, n_synthetic: int, bias: float, dim: int, estimato
     _ddof(estimator)
 
 
-def _check_budget(precision: float, max_repeats: int, seed: int = 0) -> None:
-    _check_seed(seed)
+def _check_budget(precision: float, max_repeats: int) -> None:
     check(isinstance(precision, (int, float)) and 0.0 < precision < 1.0, "precision",
           "a relative standard error in (0, 1), e.g. 0.01 for ±1 %", precision)
     check(isinstance(max_repeats, (int, np.integer)) and max_repeats >= 32, "max_repeats", "an int >= 32", max_repeats)
@@ -434,7 +433,8 @@ def effective_sample_size(
             gives the precision reached.
     """
     _check_inputs(n_real, n_synthetic, bias, dim, estimator)
-    _check_budget(precision, max_repeats, seed)
+    _check_budget(precision, max_repeats)
+    _check_seed(seed)
     inverse = _inverse(dim, estimator, seed)
     return _refine(_LimitSampler(n_real, n_synthetic, float(bias), dim, estimator, seed), inverse, precision, max_repeats)
 
@@ -496,7 +496,8 @@ def admissible_synthetic(
         InvalidParameterError, PrecisionNotReachedError: as :func:`effective_sample_size`.
     """
     _check_inputs(n_real, 0, bias, dim, estimator)
-    _check_budget(precision, max_repeats, seed)
+    _check_budget(precision, max_repeats)
+    _check_seed(seed)
     grid = sorted(set(default_grid(n_real) if n_synthetic is None else [int(v) for v in n_synthetic]))
     for value in grid:
         _check_inputs(n_real, value, bias, dim, estimator)
@@ -582,7 +583,8 @@ def phase_diagram(
         workers: processes (default: all cores; 1 runs in this process).
     """
     _check_dim(dim)
-    _check_budget(precision, max_repeats, seed)
+    _check_budget(precision, max_repeats)
+    _check_seed(seed)
     for bias in biases:
         for n_s in n_synthetic:
             _check_inputs(n_real, int(n_s), float(bias), dim, estimator)
