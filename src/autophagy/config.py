@@ -24,7 +24,7 @@ from ._validation import Model, check, validate
 from .exceptions import InvalidParameterError
 from .generators.base import GeneratorConfig
 from .loops.policy import LoopConfig
-from .metrics.evaluate import NEEDS_GAUSSIAN_TRUTH, NEEDS_LINEAR_TRUTH, NEEDS_MIXTURE_TRUTH, NEEDS_REGRESSION, EvalConfig
+from .metrics.evaluate import NEEDS_GAUSSIAN_TRUTH, NEEDS_IMAGES, NEEDS_LINEAR_TRUTH, NEEDS_MIXTURE_TRUTH, NEEDS_REGRESSION, EvalConfig
 from .registry import entries, get
 
 DEFAULT_METRICS = [
@@ -45,6 +45,10 @@ REGRESSION_METRICS = ["test_error", "test_error_real", "test_error_bias", "test_
 #: The default metrics of regression data without a known truth (data.kind 'digits'): the
 #: held-out mean squared error only (the others need the true linear model).
 HELDOUT_REGRESSION_METRICS = ["test_error"]
+#: The default metrics of labelled images (data.kind 'images'), in the feature space of the
+#: digits classifier (or of eval.feature_network); ``classifier_accuracy`` is added for
+#: class-conditional generators.
+IMAGE_METRICS = ["fid", "precision", "recall", "density", "coverage", "class_entropy", "class_frequency"]
 
 
 class SweepConfig(Model):
@@ -151,6 +155,7 @@ def load_config(
         automatic = "sampled" if exact_unavailable(source) else "exact"
         engine = source.engine
         source = source.to_dict()
+        _unlink(source, overrides)
         if engine == automatic:  # the engine the base resolves to is resolved again after overrides
             source.pop("engine", None)
     raw = load_yaml(source) if isinstance(source, (str, Path)) else source
@@ -168,7 +173,10 @@ def load_config(
         groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
     config = validate(ExperimentConfig, {**raw, **groups})
     if config.metrics is None:
-        config = config.model_copy(update={"metrics": list(default_metrics(build_source(config)))})
+        names = list(default_metrics(build_source(config)))
+        if names == IMAGE_METRICS and getattr(config.generator, "conditional", False):
+            names.append("classifier_accuracy")
+        config = config.model_copy(update={"metrics": names})
     _cross_check(config)
     reason = exact_unavailable(config)
     if config.engine is None:
@@ -177,12 +185,28 @@ def load_config(
     return config
 
 
+#: Resolved keys derived from one another: overriding one drops the other so it is derived again.
+LINKED_KEYS = {"generator.bias": "generator.guidance", "generator.guidance": "generator.bias"}
+
+
+def _unlink(resolved: dict[str, Any], overrides: list[str] | dict[str, Any]) -> None:
+    keys = overrides.keys() if isinstance(overrides, dict) else [_split(o)[0] for o in overrides]
+    for key in keys:
+        partner = LINKED_KEYS.get(key)
+        if partner is not None:
+            group, name = partner.split(".")
+            if isinstance(resolved.get(group), dict):
+                resolved[group].pop(name, None)
+
+
 def default_metrics(source: Any) -> list[str]:
     """The metrics of an experiment that names none: they depend on what the source exposes."""
     if hasattr(source, "regression"):  # a known linear truth
         return REGRESSION_METRICS
     if hasattr(source, "sample_inputs"):  # regression rows, truth unknown (images)
         return HELDOUT_REGRESSION_METRICS
+    if hasattr(source, "image_shape"):  # labelled images
+        return IMAGE_METRICS
     return DEFAULT_METRICS
 
 
@@ -238,6 +262,7 @@ def _cross_check(config: ExperimentConfig) -> None:
                 f"free of {name!r} unless data.kind is 'linear' and generator.kind is 'linear_ridge'",
                 name,
             )
+    _check_images(config, source)
     for name in config.metrics:
         if name in NEEDS_GAUSSIAN_TRUTH:
             check(
@@ -263,6 +288,33 @@ def _cross_check(config: ExperimentConfig) -> None:
         check(smallest >= k, "generator.n_components", f"<= the smallest training set ({smallest})", k)
     check(smallest >= 2, "loop", "a mix with at least 2 training samples per generation", smallest)
     check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
+
+
+def _check_images(config: ExperimentConfig, source: Any) -> None:
+    """Image data go with neural generators (torch present, device available) and image metrics."""
+    from .neural.config import NeuralConfig
+
+    gen = config.generator
+    images, neural = hasattr(source, "image_shape"), isinstance(gen, NeuralConfig)
+    check(
+        images == neural,
+        "generator.kind",
+        "an image generator ('vae', 'ddpm', 'gan') for data.kind 'images'" if images
+        else f"a generator of vectors for data.kind {config.data.kind!r} (the neural kinds need data.kind 'images')",
+        gen.kind,
+    )
+    for name in config.metrics:
+        if name in NEEDS_IMAGES:
+            check(images, "metrics", f"free of {name!r} unless data.kind is 'images'", name)
+        if name == "classifier_accuracy":
+            check(getattr(gen, "conditional", False), "metrics", "free of 'classifier_accuracy' unless generator.conditional is true", name)
+    if neural:
+        from .neural._torch import require_torch, resolve_device
+
+        require_torch()
+        resolve_device(gen.device)  # type: ignore[attr-defined]
+        held_out = len(source.test_index)
+        check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", config.eval.n_samples)
 
 
 def build_source(config: ExperimentConfig):  # type: ignore[no-untyped-def]

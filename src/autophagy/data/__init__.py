@@ -1,13 +1,14 @@
 """Real data sources (the distribution P_r)."""
 
-from . import gaussian, gmm, images, regression
+from . import gaussian, gmm, image_set, images, regression
 from .base import DataSource, Mixture
 from .gaussian import GaussianSource
 from .gmm import MixtureSource
+from .image_set import ImageSet
 from .images import ImageSource
 from .regression import LinearSource, LinearTruth
 
 __all__ = [
-    "DataSource", "GaussianSource", "ImageSource", "LinearSource", "LinearTruth", "Mixture", "MixtureSource",
-    "gaussian", "gmm", "images", "regression",
+    "DataSource", "GaussianSource", "ImageSet", "ImageSource", "LinearSource", "LinearTruth", "Mixture", "MixtureSource",
+    "gaussian", "gmm", "image_set", "images", "regression",
 ]

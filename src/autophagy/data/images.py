@@ -135,6 +135,15 @@ def load_image_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         InvalidParameterError: the file is missing, unreadable, or holds the wrong arrays or
             shapes (the message names the file and the expected shapes).
     """
+    return _frozen(*read_image_arrays(path))
+
+
+def read_image_arrays(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of a local .npz/.npy image file as stored (checked, read-only): x (N, ...), y (N,).
+
+    Raises:
+        InvalidParameterError: as :func:`load_image_file`.
+    """
     resolved = Path(path).expanduser()
     if not resolved.is_file():
         raise _bad_file(str(path), "no such file")
@@ -179,7 +188,8 @@ def _checked(x: np.ndarray, y: np.ndarray, names: tuple[str, str], shown: str) -
             raise _bad_file(shown, f"{name!r} has dtype {array.dtype}, not a number")
         if not np.all(np.isfinite(array)):
             raise _bad_file(shown, f"{name!r} holds NaN or infinite values")
-    return _frozen(x, y)
+        array.flags.writeable = False  # shared through the cache
+    return x, y
 
 
 @register("data", "digits", "images as regression rows (x, y = label + σ0·noise): scikit-learn's bundled 8×8 digits or a local .npz/.npy (MNIST)", DigitsDataConfig)

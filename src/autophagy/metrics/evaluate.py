@@ -69,6 +69,22 @@ class EvalContext:
     config: EvalConfig
     rng: np.random.Generator
     cache: dict[str, Any] = field(default_factory=dict)
+    real_labels: np.ndarray | None = None
+    fake_labels: np.ndarray | None = None
+
+
+def make_context(
+    real: np.ndarray, fake: np.ndarray, generator: Any, bias: float, source: DataSource, config: EvalConfig, rng: np.random.Generator
+) -> EvalContext:
+    """The context of one generation's metrics. For labelled images (rows [pixels, label], a
+    source with ``image_shape``) ``real``/``fake`` become the pixels (n, C·H·W) and the labels
+    move to ``real_labels``/``fake_labels`` (n,) int (-1: unlabelled sample)."""
+    if hasattr(source, "image_shape"):
+        return EvalContext(
+            real[:, :-1], fake[:, :-1], generator, bias, source, config, rng,
+            real_labels=np.rint(real[:, -1]).astype(np.int64), fake_labels=np.rint(fake[:, -1]).astype(np.int64),
+        )
+    return EvalContext(real, fake, generator, bias, source, config, rng)
 
 
 MetricFn = Callable[[EvalContext], float]
@@ -78,6 +94,10 @@ MetricFn = Callable[[EvalContext], float]
 NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
 #: Names that need the true distribution to be a known mixture.
 NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
+
+#: Names that need labelled images (data.kind 'images'); ``classifier_accuracy`` also needs a
+#: class-conditional generator (see :mod:`autophagy.metrics.images`).
+NEEDS_IMAGES = {"fid", "class_entropy", "class_frequency", "classifier_accuracy"}
 
 #: Names that need a regression source and a labeller generator (rows [x, y]).
 NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "param_error", "test_error_real"}
@@ -117,9 +137,20 @@ def _functional():  # type: ignore[no-untyped-def]
     return functional
 
 
+def _points(ctx: EvalContext) -> tuple[np.ndarray, np.ndarray]:
+    """Where precision/recall/density/coverage compare samples: the feature space of
+    :mod:`autophagy.metrics.images` for images, else the samples themselves."""
+    if ctx.real_labels is not None:
+        from .images import features
+
+        return features(ctx)
+    return ctx.real, ctx.fake
+
+
 def _prdc(ctx: EvalContext) -> dict[str, float]:
     if "prdc" not in ctx.cache:
-        ctx.cache["prdc"] = _functional().prdc(ctx.real, ctx.fake, nearest_k=ctx.config.nearest_k)
+        real, fake = _points(ctx)
+        ctx.cache["prdc"] = _functional().prdc(real, fake, nearest_k=ctx.config.nearest_k)
     return ctx.cache["prdc"]
 
 
@@ -272,7 +303,11 @@ def evaluate(names: list[str], ctx: EvalContext) -> dict[str, float]:
     with np.errstate(all="ignore"):
         for name in names:
             try:
-                out[name] = float(available[name].build(ctx))
+                value = available[name].build(ctx)
+                if isinstance(value, dict):  # a family of values, e.g. class_frequency_0..K-1
+                    out.update({f"{name}_{key}": float(v) for key, v in value.items()})
+                else:
+                    out[name] = float(value)
             except (np.linalg.LinAlgError, ValueError, FloatingPointError):
                 out[name] = float("nan")
     return out

@@ -34,7 +34,7 @@ from ..exceptions import DegenerateFitError, StatisticalWarning
 from ..generators.gaussian import GaussianGenerator
 from ..generators.ridge import LinearRidge, label_noise
 from ..loops.policy import LoopState, step, with_generator
-from ..metrics.evaluate import MOMENT_METRICS, EvalContext, evaluate
+from ..metrics.evaluate import MOMENT_METRICS, evaluate, make_context
 
 @dataclass(frozen=True)
 class Block:
@@ -103,6 +103,13 @@ def make_engine(config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarr
     return SampledEngine(config, run_id, saved)
 
 
+def draw_holdout(source: Any, n: int, seed: int) -> np.ndarray:
+    """The metrics' held-out real samples of repeat ``seed``: from the source's held-out pool
+    where it has one (image sets), else fresh draws from P_r."""
+    draw = getattr(source, "holdout", source.sample)
+    return draw(n, rng=stream(seed, 0, "holdout"))
+
+
 def _seeds(config: ExperimentConfig) -> list[int]:
     return [config.seed + r for r in range(config.repeats)]
 
@@ -118,7 +125,7 @@ class _PerRepeat:
 
     def holdout(self, r: int) -> np.ndarray:
         if r not in self._holdout:
-            self._holdout[r] = self.source.sample(self.config.eval.n_samples, rng=stream(self.seeds[r], 0, "holdout"))
+            self._holdout[r] = draw_holdout(self.source, self.config.eval.n_samples, self.seeds[r])
         return self._holdout[r]
 
     def real_snapshot(self) -> np.ndarray:
@@ -141,7 +148,7 @@ class _PerRepeat:
             fake = generator.sample(config.eval.n_samples, rng=stream(seed, t, "eval"), bias=bias)
             draws.append(fake)
             if names:
-                ctx = EvalContext(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
+                ctx = make_context(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
                 found = evaluate(names, ctx)
                 values[r, columns] = [found[name] for name in names]
         return draws
@@ -193,6 +200,8 @@ class SampledEngine:
         draw = lambda role: stream(rep.seed, t, role)  # noqa: E731
         state, train = step(config.loop, rep.state, source=self.source, draw=draw, bias=bias)
         generator = build_generator(config, self.source)
+        if getattr(config.generator, "init", "scratch") == "warm_start" and rep.state.generators:
+            generator.set_state(rep.state.generators[-1].get_state())  # continue from G^{t-1}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)
@@ -205,7 +214,7 @@ class SampledEngine:
             rep.state = state
             return {**{n: math.nan for n in names}, **train.info, "degenerate": 1.0}, None
         rep.state = with_generator(config.loop, state, generator)
-        ctx = EvalContext(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"))
+        ctx = make_context(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"))
         values = evaluate(names, ctx)
         degenerate = float(not all(math.isfinite(v) for v in values.values()))
         return {**values, **train.info, "degenerate": degenerate}, fake
@@ -229,7 +238,7 @@ class SampledEngine:
 
     def _restore(self, seed: int, saved: dict[str, np.ndarray] | None) -> _Repeat:
         config, source = self.config, self.source
-        holdout = source.sample(config.eval.n_samples, rng=stream(seed, 0, "holdout"))
+        holdout = draw_holdout(source, config.eval.n_samples, seed)
         if saved is None:
             return _Repeat(seed, LoopState(), holdout)
         key = f"s{seed}"

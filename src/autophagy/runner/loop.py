@@ -20,6 +20,7 @@ from .. import __version__
 from .._threads import limit_threads
 from ..config import ExperimentConfig, load_config
 from ..exceptions import InvalidParameterError
+from ..store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
 from ..store.rundir import METRIC_COLUMNS, RunDir
 from .engines import Block, make_engine
 
@@ -99,6 +100,9 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     frame = store.read_metrics() if store else pd.DataFrame(columns=METRIC_COLUMNS)
     saved = store.load_state() if store else None
     done = int(saved["generation"]) if saved is not None else 0
+    checkpointed = store is not None and _checkpointed(config)
+    if checkpointed and saved is not None:
+        saved.update(load_checkpoint(store.path, done, run_id))  # type: ignore[union-attr]
     frame = frame[frame["generation"] <= done].reset_index(drop=True)
     engine = make_engine(config, run_id, saved)
     if store is not None and done >= config.generations:
@@ -121,7 +125,11 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
             pending = []
             # metrics first, then state: a crash in between recomputes generation t exactly.
             store.write_metrics(frame)
-            store.save_state(engine.state_arrays(t))
+            state = engine.state_arrays(t)
+            if checkpointed:  # weights as a torch checkpoint (kept per generation), the rest in state.npz
+                save_checkpoint(store.path, t, run_id, {k: v for k, v in state.items() if WEIGHT_KEY.match(k)})
+                state = {k: v for k, v in state.items() if not WEIGHT_KEY.match(k)}
+            store.save_state(state)
             store.update_status(generations_done=t)
         if progress is not None:
             progress({"run_id": run_id, "name": config.name, "generation": t, "generations": config.generations})
@@ -164,6 +172,13 @@ def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
         columns=METRIC_COLUMNS,
     )
     return pd.concat([frame, new], ignore_index=True) if len(frame) else new
+
+
+def _checkpointed(config: ExperimentConfig) -> bool:
+    """Whether the generator's weights are saved as per-generation torch checkpoints (neural kinds)."""
+    from ..neural.config import NeuralConfig
+
+    return isinstance(config.generator, NeuralConfig)
 
 
 def _snapshot_generations(generations: int) -> set[int]:

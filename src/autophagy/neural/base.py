@@ -1,0 +1,107 @@
+"""What every neural family shares: rows <-> image tensors, state dicts <-> arrays, minibatches.
+
+A training row is a flattened image in [0, 1] followed by its class label (see
+:mod:`autophagy.data.image_set`); the label is ``-1`` for a sample of an unconditional model
+(no class known). Networks see images as float32 tensors (n, C, H, W).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import DegenerateFitError, InvalidParameterError
+from ._torch import require_torch
+
+torch = require_torch()
+
+#: The label of a row whose class is unknown (samples of an unconditional model).
+UNLABELLED = -1
+
+
+def split_rows(x: np.ndarray, shape: tuple[int, int, int], device: str = "cpu") -> tuple[Any, Any]:
+    """Rows (n, C·H·W + 1) -> images (n, C, H, W) float32 and labels (n,) int64 on ``device``."""
+    x = np.asarray(x)
+    size = int(np.prod(shape))
+    if x.ndim != 2 or x.shape[1] != size + 1:
+        raise InvalidParameterError(
+            f"The 'x' parameter must be image rows of shape (n, {size} + 1) for images of shape {shape}. Got shape {x.shape} instead."
+        )
+    if not np.all(np.isfinite(x)):
+        raise DegenerateFitError("non-finite training images (the previous generation diverged)")
+    images = torch.from_numpy(np.ascontiguousarray(x[:, :-1], dtype=np.float32)).reshape(len(x), *shape)
+    labels = torch.from_numpy(np.rint(x[:, -1]).astype(np.int64))
+    return images.to(device), labels.to(device)
+
+
+def join_rows(images: Any, labels: Any) -> np.ndarray:
+    """Images (n, C, H, W) and labels (n,) -> rows (n, C·H·W + 1) float64, pixels clipped to [0, 1]."""
+    pixels = images.detach().float().clamp(0.0, 1.0).reshape(len(images), -1).cpu().numpy()
+    return np.column_stack([pixels.astype(np.float64), labels.detach().cpu().numpy().astype(np.float64)])
+
+
+def label_probabilities(labels: Any, n_classes: int) -> np.ndarray:
+    """Class frequencies (n_classes,) of the labelled rows (uniform when none is labelled)."""
+    known = labels[labels >= 0].cpu().numpy()
+    counts = np.bincount(known, minlength=n_classes)[:n_classes].astype(float)
+    return counts / counts.sum() if counts.sum() else np.full(n_classes, 1.0 / n_classes)
+
+
+def draw_labels(n: int, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """n class labels (n,) int64 from the class probabilities ``probs``."""
+    return rng.choice(len(probs), size=n, p=probs).astype(np.int64)
+
+
+def module_arrays(module: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    """A module's state dict as float32/int NumPy copies, keys prefixed."""
+    return {prefix + k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+
+
+def load_module_arrays(module: Any, state: dict[str, np.ndarray], prefix: str = "") -> None:
+    """Load arrays written by :func:`module_arrays` (strict: every key, every shape)."""
+    own = module.state_dict()
+    found = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    missing, extra = set(own) - set(found), set(found) - set(own)
+    if missing or extra:
+        raise InvalidParameterError(
+            f"The 'state' parameter must hold the weights of this network. Got missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]} instead."
+        )
+    for key, value in found.items():
+        if tuple(own[key].shape) != tuple(np.shape(value)):
+            raise InvalidParameterError(
+                f"The 'state' parameter must hold {key} of shape {tuple(own[key].shape)} (the configured network). Got {np.shape(value)} instead."
+            )
+    module.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in found.items()})
+
+
+@contextlib.contextmanager
+def seeded_global(rng: np.random.Generator) -> Iterator[None]:
+    """Run a block with torch's global CPU RNG seeded from ``rng``, restored afterwards.
+
+    For module construction only: ``nn.Linear``/``nn.Conv2d`` draw their initial weights from
+    the global RNG. Build modules on the CPU inside this block, then move them to the device.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(rng.integers(2**63 - 1)))
+        yield
+
+
+def minibatches(n: int, batch_size: int, steps: int, gen: Any) -> Iterator[Any]:
+    """``steps`` index tensors of min(batch_size, n) rows, epoch by epoch without replacement."""
+    size = min(batch_size, n)
+    done = 0
+    while done < steps:
+        order = torch.randperm(n, generator=gen, device=gen.device)
+        for start in range(0, n - size + 1, size):
+            if done == steps:
+                return
+            yield order[start : start + size]
+            done += 1
+
+
+def check_finite_loss(loss: Any, family: str) -> None:
+    if not bool(torch.isfinite(loss)):
+        raise DegenerateFitError(f"the {family} training loss became non-finite")
