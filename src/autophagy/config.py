@@ -236,6 +236,13 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
 
 def _cross_check(config: ExperimentConfig) -> None:
     """Checks that involve several groups."""
+    from .neural.config import NeuralConfig
+
+    if isinstance(config.generator, NeuralConfig):  # the extra and the device first: nothing else matters without them
+        from .neural._torch import require_torch, resolve_device
+
+        require_torch()
+        resolve_device(config.generator.device)
     source = build_source(config)
     d = source.dim
     known = entries("metric")
@@ -309,10 +316,6 @@ def _check_images(config: ExperimentConfig, source: Any) -> None:
         if name == "classifier_accuracy":
             check(getattr(gen, "conditional", False), "metrics", "free of 'classifier_accuracy' unless generator.conditional is true", name)
     if neural:
-        from .neural._torch import require_torch, resolve_device
-
-        require_torch()
-        resolve_device(gen.device)  # type: ignore[attr-defined]
         held_out = len(source.test_index)
         check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", config.eval.n_samples)
 
