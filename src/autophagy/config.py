@@ -318,6 +318,10 @@ def _check_images(config: ExperimentConfig, source: Any) -> None:
     if neural:
         held_out = len(source.test_index)
         check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", config.eval.n_samples)
+        if config.eval.feature_network is not None:
+            from .neural.features import check_feature_network
+
+            check_feature_network(config.eval.feature_network)
 
 
 def build_source(config: ExperimentConfig):  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """Metrics: distances and manifold estimates between real and generated samples."""
 
 from . import evaluate as _evaluate  # registers the built-in metrics
+from . import images as _images  # registers the image metrics (torch loads on first use)
 from .evaluate import EvalConfig, EvalContext, evaluate
 
 __all__ = ["EvalConfig", "EvalContext", "evaluate"]

@@ -4,7 +4,8 @@ Layout written by :func:`build_report`::
 
     <out>/<experiment>/index.html          opens offline: Plotly JS inlined once, PNGs as data URIs
     <out>/<experiment>/figures/metric-NN-<metric>.png
-    <out>/<experiment>/figures/samples-NN.png
+    <out>/<experiment>/figures/samples-NN.png       scatter plots, or image grids of image data
+    <out>/<experiment>/figures/classes-NN.png       class histograms (class_frequency_k)
 
 Every user-provided string (experiment names, config values, error text) is HTML-escaped.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,12 +26,22 @@ import numpy as np
 from ..exceptions import CorruptRunError, InvalidParameterError
 from ..store.rundir import atomic_write
 from .collect import Experiment, RunRecord, Setting, collect, format_value, metric_order, summarise
-from .figures import metric_plotly, metric_png, project_2d, snapshot_png
+from .figures import (
+    class_histogram_png,
+    image_grid_png,
+    metric_plotly,
+    metric_png,
+    project_2d,
+    snapshot_png,
+)
 
 #: ``theory(config, metric, generations) -> predicted values of shape (T,) or None``; ``config``
 #: is the nested resolved config of the setting's first run, ``generations`` an int array (T,).
 Theory = Callable[[dict[str, Any], str, np.ndarray], np.ndarray | None]
 
+#: The class-frequency family (``class_frequency_k``; plain ``class_frequency`` is the NaN a failed
+#: evaluation leaves): drawn as class histograms, not one chart per class.
+_CLASS_FREQUENCY = re.compile(r"class_frequency(?:_\d+)?")
 
 
 def closed_form(config: dict[str, Any], metric: str, generations: np.ndarray) -> np.ndarray | None:
@@ -110,7 +122,8 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
     written: set[Path] = set()
 
     charts = []
-    for i, metric in enumerate(metric_order(summary["metric"])):
+    charted = [m for m in metric_order(summary["metric"]) if not _CLASS_FREQUENCY.fullmatch(m)]
+    for i, metric in enumerate(charted):
         part = summary[summary["metric"] == metric]
         curves = theory_curves(theory, experiment.settings, metric, part)
         png = figures / f"metric-{i + 1:02d}-{safe_name(metric)[:40]}.png"
@@ -119,13 +132,21 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
 
     snapshots = []
     for i, setting in enumerate(experiment.settings):
-        found = _snapshot(setting)
+        found = _snapshot(setting, figures / f"samples-{i + 1:02d}.png")
         if found is None:
             continue
-        panels, title = found
-        png = snapshot_png(panels, title, figures / f"samples-{i + 1:02d}.png")
+        title, png = found
         written.add(png)
         snapshots.append((setting.label, title, png))
+
+    histograms = []
+    for i, setting in enumerate(experiment.settings):
+        frequencies = class_frequencies(summary, setting.label)
+        if not frequencies:
+            continue
+        png = figures / f"classes-{i + 1:02d}.png"
+        written.add(class_histogram_png(frequencies, f"{setting.label}: class shares", png))
+        histograms.append((setting.label, png))
 
     sweeps = []
     for i, (title, png) in enumerate(_sweep_figures(experiment, summary, figures)):
@@ -136,7 +157,7 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
         if stale not in written:
             stale.unlink()
 
-    page = render_page(experiment, summary, charts, snapshots, sweeps)
+    page = render_page(experiment, summary, charts, snapshots, sweeps, histograms)
     path = folder / "index.html"
 
     def write(tmp: Path) -> None:
@@ -157,8 +178,7 @@ def _sweep_figures(experiment: Experiment, summary: Any, figures: Path) -> list[
     out: list[tuple[str, Path]] = []
     if summary.empty:
         return out
-    generations = sorted(summary["generation"].unique())
-    shown = sorted({generations[0], generations[len(generations) // 2], generations[-1]})
+    shown = _first_middle_last(summary["generation"])
     metrics = [m for m in metric_order(summary["metric"]) if m in LOWER_IS_BETTER]
     for k_index, key in enumerate(experiment.varying):
         values = [s.values.get(key) for s in experiment.settings]
@@ -184,6 +204,34 @@ def _sweep_figures(experiment: Experiment, summary: Any, figures: Path) -> list[
             out.append((f"{metric} against {key}", png))
             png = best_key_png(points, metric, key, figures / f"{stem}-best.png")
             out.append((f"{key} minimising {metric}, per generation", png))
+    return out
+
+
+def _first_middle_last(generations: Any) -> list[int]:
+    """The first, middle and last of some generations, sorted, without repeats."""
+    gens = sorted(int(g) for g in set(generations))
+    return sorted({gens[0], gens[len(gens) // 2], gens[-1]})
+
+
+def class_frequencies(
+    summary: Any, setting: str
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(mean, lo, hi) over repeats of ``class_frequency_k``, k = 0..K-1, at the first, middle and
+    last generation of ``setting`` that recorded the family; ``{}`` when it recorded none.
+
+    Each array has shape (K,); a class missing at a generation is NaN.
+    """
+    part = summary[summary["setting"] == setting]
+    found = part["metric"].str.fullmatch(r"class_frequency_\d+")
+    if not found.any():
+        return {}
+    classes = part.loc[found, "metric"].str.slice(len("class_frequency_")).astype(int)
+    part = part[found].assign(k=classes)
+    n_classes = int(part["k"].max()) + 1
+    out = {}
+    for generation in _first_middle_last(part["generation"]):
+        rows = part[part["generation"] == generation].set_index("k").reindex(range(n_classes))
+        out[generation] = tuple(rows[c].to_numpy(dtype=float) for c in ("mean", "lo", "hi"))
     return out
 
 
@@ -229,8 +277,34 @@ def _load(path: Path) -> np.ndarray:
     return x.reshape(len(x), -1) if x.ndim != 2 else x
 
 
-def _snapshot(setting: Setting) -> tuple[list[tuple[str, np.ndarray]], str] | None:
-    """Real, first, middle and last generation samples of the first run that saved some."""
+def _snapshot(setting: Setting, path: Path) -> tuple[str, Path] | None:
+    """Draw the samples of :func:`_snapshot_samples` to ``path``: image grids for an image run,
+    else scatter plots. Returns the figure's title and ``path``, or None without samples."""
+    found = _snapshot_samples(setting)
+    if found is None:
+        return None
+    run, real, picked, generated = found
+    names = (["real"] if real is not None else []) + [f"generation {g}" for g in picked]
+    seed = run.flat.get("seed")
+    title = f"{setting.label}: run {run.run_id}" + ("" if seed is None else f", seed {seed}")
+    shape = _image_shape(run, generated[0].shape[1])
+    if shape is not None:
+        arrays = ([real] if real is not None else []) + generated
+        return title, image_grid_png(list(zip(names, arrays, strict=True)), shape, title, path)
+    projected, note = project_2d(real, generated)
+    if note:
+        title += f"\n{note}"
+    return title, snapshot_png(list(zip(names, projected, strict=True)), title, path)
+
+
+def _snapshot_samples(
+    setting: Setting,
+) -> tuple[RunRecord, np.ndarray | None, list[int], list[np.ndarray]] | None:
+    """Real, first, middle and last generation samples of the first run that saved some.
+
+    Returns:
+        (run, real sample or None, generations picked, their samples), or None.
+    """
     for run in setting.runs:
         folder = run.path / "samples"
         gens = sorted(int(p.stem[4:]) for p in folder.glob("gen-*.npy") if p.stem[4:].isdigit())
@@ -245,13 +319,42 @@ def _snapshot(setting: Setting) -> tuple[list[tuple[str, np.ndarray]], str] | No
             real is not None and real.shape[1] != generated[0].shape[1]
         ):
             raise CorruptRunError(f"cannot read {folder}: samples of different dimensions")
-        projected, note = project_2d(real, generated)
-        names = (["real"] if real is not None else []) + [f"generation {g}" for g in picked]
-        seed = run.flat.get("seed")
-        title = f"{setting.label}: run {run.run_id}" + ("" if seed is None else f", seed {seed}")
-        if note:
-            title += f"\n{note}"
-        return list(zip(names, projected, strict=True)), title
+        return run, real, picked, generated
+    return None
+
+
+def _image_shape(run: RunRecord, width: int) -> tuple[int, int, int] | None:
+    """(C, H, W) when ``run`` has image data (``data.kind: images``) and its sample rows of
+    ``width`` values are C·H·W pixels plus a label; None otherwise."""
+    data = run.config.get("data")
+    if not isinstance(data, dict) or data.get("kind") != "images":
+        return None
+    shape = _data_image_shape(data, width - 1)
+    return shape if shape is not None and math.prod(shape) + 1 == width else None
+
+
+def _data_image_shape(data: dict[str, Any], pixels: int) -> tuple[int, int, int] | None:
+    """The (C, H, W) of an image data config: from its source, else guessed from ``pixels``.
+
+    Only the data group is built (the bundled digits are cached; a user file is read), not the
+    whole config, whose generator may need torch or a device this machine lacks. When the file
+    is gone, ``data.shape`` or a square grey or RGB image of ``pixels`` values is assumed.
+    """
+    from .._validation import validate
+    from ..registry import get
+
+    try:
+        entry = get("data", "images")
+        return tuple(entry.build(validate(entry.config, data, prefix="data")).image_shape)
+    except (OSError, ValueError):  # InvalidParameterError is a ValueError
+        pass
+    given = data.get("shape")
+    if isinstance(given, list) and len(given) in (2, 3) and all(isinstance(v, int) for v in given):
+        return tuple(given) if len(given) == 3 else (1, *given)  # type: ignore[return-value]
+    for channels in (1, 3):
+        side = math.isqrt(pixels // channels)
+        if channels * side * side == pixels:
+            return (channels, side, side)
     return None
 
 
@@ -375,11 +478,30 @@ def _snapshots_section(snapshots: Sequence[tuple[str, str, Path]]) -> str:
         return ""
     parts = [
         "<section><h2>Samples</h2><p>First repeat of each setting: real data, then the "
-        "first, middle and last generation, on equal axes.</p>"
+        "first, middle and last generation (points on equal axes; images one row per class "
+        "when labelled).</p>"
     ]
     for label, title, png in snapshots:
         parts.append(
             f'<figure><img src="{_data_uri(png)}" alt="{_e(title)}">'
+            f"<figcaption>{_e(label)}</figcaption></figure>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _classes_section(histograms: Sequence[tuple[str, Path]]) -> str:
+    if not histograms:
+        return ""
+    parts = [
+        "<section><h2>Class frequencies</h2><p>Share of generated images the feature classifier "
+        "assigns to each class (metrics <code>class_frequency_k</code>), mean over repeats with "
+        "a 95 % band, at the first, middle and last generation; the dashed line is the uniform "
+        "share 1/K. Bars piling up on a few classes mean class collapse.</p>"
+    ]
+    for label, png in histograms:
+        parts.append(
+            f'<figure><img src="{_data_uri(png)}" alt="{_e(label)}: class shares">'
             f"<figcaption>{_e(label)}</figcaption></figure>"
         )
     parts.append("</section>")
@@ -402,6 +524,7 @@ def render_page(
     charts: Sequence[tuple[str, Path, Any]],
     snapshots: Sequence[tuple[str, str, Path]],
     sweeps: Sequence[tuple[str, Path]] = (),
+    histograms: Sequence[tuple[str, Path]] = (),
 ) -> str:
     """The HTML text of one experiment's page (self-contained; user strings escaped)."""
     from .. import __version__
@@ -417,6 +540,7 @@ def render_page(
         + _degenerate_section(summary)
         + _charts_section(charts)
         + _sweeps_section(sweeps)
+        + _classes_section(histograms)
         + _snapshots_section(snapshots)
         + _config_section(experiment)
         + _runs_section(experiment)

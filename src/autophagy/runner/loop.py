@@ -84,6 +84,10 @@ def run(
     if run_dir is not None or out is not None:
         store = RunDir(run_dir if run_dir is not None else run_dir_for(config, out))  # type: ignore[arg-type]
         store.open(config.to_dict(), run_id, version=__version__)
+        if _neural(config):  # the image metrics' feature classifier, trained once per store
+            from ..neural.features import set_cache_dir
+
+            set_cache_dir(Path(out) / ".cache" if run_dir is None else store.path / "cache")
     try:
         frame = _loop(config, run_id, store, progress)
     except BaseException as exc:
@@ -100,7 +104,7 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     frame = store.read_metrics() if store else pd.DataFrame(columns=METRIC_COLUMNS)
     saved = store.load_state() if store else None
     done = int(saved["generation"]) if saved is not None else 0
-    checkpointed = store is not None and _checkpointed(config)
+    checkpointed = store is not None and _neural(config)
     if checkpointed and saved is not None:
         saved.update(load_checkpoint(store.path, done, run_id))  # type: ignore[union-attr]
     frame = frame[frame["generation"] <= done].reset_index(drop=True)
@@ -174,8 +178,8 @@ def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
     return pd.concat([frame, new], ignore_index=True) if len(frame) else new
 
 
-def _checkpointed(config: ExperimentConfig) -> bool:
-    """Whether the generator's weights are saved as per-generation torch checkpoints (neural kinds)."""
+def _neural(config: ExperimentConfig) -> bool:
+    """Whether the generator is a neural (torch) family: weights go to per-generation checkpoints."""
     from ..neural.config import NeuralConfig
 
     return isinstance(config.generator, NeuralConfig)
