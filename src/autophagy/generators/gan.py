@@ -34,7 +34,7 @@ class GANConfig(NeuralConfig):
     architecture: Literal["mlp", "conv"] = "mlp"
     w_avg_beta: float = Field(default=0.995, gt=0.0, lt=1.0)
     steps: PositiveInt = 3000
-    lr: PositiveFloat = 2e-4
+    lr: PositiveFloat = 1e-3  # with R1 (γ = 1) on 8×8 digits: clearer digits than 2e-4 in 3000 steps
 
 
 @register("generator", "gan", "GAN with a mapping network (PyTorch, extra 'neural'); λ truncates latents toward their mean", GANConfig)

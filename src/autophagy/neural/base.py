@@ -39,7 +39,7 @@ def split_rows(x: np.ndarray, shape: tuple[int, int, int], device: str = "cpu") 
 
 def join_rows(images: Any, labels: Any) -> np.ndarray:
     """Images (n, C, H, W) and labels (n,) -> rows (n, C·H·W + 1) float64, pixels clipped to [0, 1]."""
-    pixels = images.detach().float().clamp(0.0, 1.0).reshape(len(images), -1).cpu().numpy()
+    pixels = images.detach().float().clamp(0.0, 1.0).flatten(1).cpu().numpy()
     return np.column_stack([pixels.astype(np.float64), labels.detach().cpu().numpy().astype(np.float64)])
 
 
@@ -53,6 +53,34 @@ def label_probabilities(labels: Any, n_classes: int) -> np.ndarray:
 def draw_labels(n: int, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """n class labels (n,) int64 from the class probabilities ``probs``."""
     return rng.choice(len(probs), size=n, p=probs).astype(np.int64)
+
+
+def one_hot(labels: Any, n_classes: int) -> Any:
+    """Labels (n,) -> float one-hot (n, n_classes); an unlabelled row (-1) gets zeros."""
+    known = (labels >= 0).unsqueeze(1)
+    return torch.nn.functional.one_hot(labels.clamp(min=0), n_classes).float() * known
+
+
+def condition(labels: Any, n_classes: int, conditional: bool) -> Any:
+    """Labels (n,) -> the network condition (n, K): one-hot when ``conditional``, else (n, 0)."""
+    if not conditional:
+        return torch.zeros((len(labels), 0), device=labels.device)
+    return one_hot(labels, n_classes)
+
+
+def sample_labels(n: int, probs: np.ndarray, conditional: bool, rng: np.random.Generator, device: str) -> Any:
+    """Labels (n,) of n samples: drawn from ``probs`` when ``conditional``, else all UNLABELLED."""
+    labels = draw_labels(n, probs, rng) if conditional else np.full(n, UNLABELLED, dtype=np.int64)
+    return torch.from_numpy(labels).to(device)
+
+
+def check_conv_shape(image_shape: tuple[int, int, int], architecture: str) -> None:
+    """The conv networks halve H and W twice: both must be multiples of 4."""
+    if architecture == "conv" and (image_shape[1] % 4 or image_shape[2] % 4):
+        raise InvalidParameterError(
+            "The 'generator.architecture' parameter must be 'mlp' for images whose height and width "
+            f"are not multiples of 4 (conv halves them twice). Got 'conv' for images {image_shape} instead."
+        )
 
 
 def module_arrays(module: Any, prefix: str = "") -> dict[str, np.ndarray]:

@@ -22,14 +22,15 @@ from ..generators.base import check_bias, check_fitted
 from ..generators.vae import VAEConfig
 from ._torch import autocast, generator_from, require_torch, resolve_device
 from .base import (
-    UNLABELLED,
+    check_conv_shape,
     check_finite_loss,
-    draw_labels,
+    condition,
     join_rows,
     label_probabilities,
     load_module_arrays,
     minibatches,
     module_arrays,
+    sample_labels,
     seeded_global,
     split_rows,
 )
@@ -37,21 +38,6 @@ from .base import (
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
-
-
-def one_hot(labels: Any, n_classes: int) -> Any:
-    """Labels (n,) -> float one-hot (n, n_classes); an unlabelled row (-1) gets zeros."""
-    known = (labels >= 0).unsqueeze(1)
-    return F.one_hot(labels.clamp(min=0), n_classes).float() * known
-
-
-def check_conv_shape(image_shape: tuple[int, int, int], architecture: str) -> None:
-    """The conv networks halve H and W twice: both must be multiples of 4."""
-    if architecture == "conv" and (image_shape[1] % 4 or image_shape[2] % 4):
-        raise InvalidParameterError(
-            "The 'generator.architecture' parameter must be 'mlp' for images whose height and width "
-            f"are not multiples of 4 (conv halves them twice). Got 'conv' for images {image_shape} instead."
-        )
 
 
 class _VAE(nn.Module):
@@ -147,10 +133,7 @@ class VAEGenerator:
         return net.to(self.device)
 
     def _condition(self, labels: Any) -> Any:
-        """Labels (n,) -> the decoder/encoder condition (n, K): one-hot, or (n, 0) when unconditional."""
-        if not self.config.conditional:
-            return torch.zeros((len(labels), 0), device=labels.device)
-        return one_hot(labels, self.n_classes)
+        return condition(labels, self.n_classes, self.config.conditional)
 
     def fit(self, x: np.ndarray, *, rng: np.random.Generator) -> Self:
         """Train ``config.steps`` Adam steps on the rows ``x`` (n, C·H·W + 1); returns self."""
@@ -178,20 +161,13 @@ class VAEGenerator:
         self.losses_ = torch.stack(losses).float().cpu().numpy()
         return self
 
-    def _labels(self, n: int, rng: np.random.Generator) -> Any:
-        if self.config.conditional:
-            labels = draw_labels(n, self.label_probs_, rng)
-        else:
-            labels = np.full(n, UNLABELLED, dtype=np.int64)
-        return torch.from_numpy(labels).to(self.device)
-
     def sample(self, n: int, *, rng: np.random.Generator, bias: float = 1.0) -> np.ndarray:
         """n rows (n, C·H·W + 1): decoder means at z = λ ε, ε ~ N(0, I); label -1 unless conditional."""
         check_fitted(self, "net_")
         bias = check_bias(bias)
         cfg = self.config
         gen = generator_from(rng, self.device)
-        labels = self._labels(n, rng)
+        labels = sample_labels(n, self.label_probs_, cfg.conditional, rng, self.device)
         batches = [torch.empty((0, *self.image_shape), device=self.device)]
         with torch.no_grad():
             for start in range(0, n, cfg.eval_batch):
@@ -203,13 +179,22 @@ class VAEGenerator:
         return join_rows(torch.cat(batches), labels)
 
     def elbo(self, x: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
-        """The evidence lower bound (β = 1, nats) of each row of ``x``, shape (n,); one draw of z each."""
+        """The evidence lower bound (β = 1, nats) of each row of ``x`` (n, C·H·W + 1), shape (n,).
+
+        One draw of z per row. Soft pixels make it a bound on the Bernoulli likelihood the
+        model is trained on, not on a density of continuous images.
+        """
         check_fitted(self, "net_")
         images, labels = split_rows(x, self.image_shape, self.device)
         gen = generator_from(rng, self.device)
-        with torch.no_grad(), autocast(self.device, self.config.mixed_precision):
-            loss = self.net_.loss(images, self._condition(labels), gen, beta=1.0)
-        return -loss.float().cpu().numpy().astype(np.float64)
+        parts = [torch.empty(0, device=self.device)]
+        with torch.no_grad():
+            for start in range(0, len(images), self.config.eval_batch):
+                rows = slice(start, start + self.config.eval_batch)
+                with autocast(self.device, self.config.mixed_precision):
+                    loss = self.net_.loss(images[rows], self._condition(labels[rows]), gen, beta=1.0)
+                parts.append(loss.float())
+        return -torch.cat(parts).cpu().numpy().astype(np.float64)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """The network weights (``net/...``) and ``label_probs``."""
