@@ -42,6 +42,10 @@ class DDPMConfig(NeuralConfig):
         cond_drop: share of training rows whose condition is dropped (10 % as in the article).
         sampler: ``ddim`` (deterministic, ``sample_steps`` steps) or ``ddpm`` (ancestral, T steps).
         sample_steps: DDIM steps.
+        width: hidden units of the MLP denoiser and of the time/class embedding; the U-Net has
+            width/4, width/2, width/2 channels at its three resolutions (256 suits 28×28 on a GPU).
+            With the default ``steps``, the MLP fits the 1,438 training digits (8×8) in about
+            25 s on one CPU core.
     """
 
     kind: Literal["ddpm"] = "ddpm"
@@ -53,7 +57,8 @@ class DDPMConfig(NeuralConfig):
     cond_drop: float = Field(default=0.1, ge=0.0, lt=1.0)
     sampler: Literal["ddim", "ddpm"] = "ddim"
     sample_steps: PositiveInt = 50
-    steps: PositiveInt = 4000
+    steps: PositiveInt = 3000
+    width: PositiveInt = 128
     lr: PositiveFloat = 1e-3
 
     @model_validator(mode="before")
