@@ -144,3 +144,14 @@ def test_default_image_metrics_add_classifier_accuracy_for_conditional_generator
     conditional = load_config(image_config({"kind": "ddpm"}))
     assert plain.metrics == ["fid", "precision", "recall", "density", "coverage", "class_entropy", "class_frequency"]
     assert conditional.metrics == [*plain.metrics, "classifier_accuracy"]
+
+
+def test_family_demos_expand_to_two_loops_by_two_biases():
+    from autophagy.demo import FAMILY_FILES, demo_configs
+
+    for family in FAMILY_FILES:
+        configs = demo_configs(1, family)
+        assert len(configs) == 4 and {c.generator.kind for c in configs} == {family}
+        assert {(c.loop.kind, c.generations) for c in configs} == {("fully_synthetic", 10), ("fresh", 10)}
+    with pytest.raises(InvalidParameterError, match=r"'family' parameter must be one of \['ddpm', 'gan', 'vae'\]"):
+        demo_configs(1, "flow")
