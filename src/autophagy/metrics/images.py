@@ -74,7 +74,7 @@ def _class_entropy(ctx: EvalContext) -> float:
     """H = -Σ_k p_k log p_k over the predicted-class shares p_k (0 log 0 = 0)."""
     shares = _class_shares(ctx)
     shares = shares[shares > 0]
-    return float(-np.sum(shares * np.log(shares)))
+    return float(-np.sum(shares * np.log(shares))) + 0.0  # + 0.0: one class gives 0, not -0
 
 
 @metric("class_frequency", "share of generated images the lab's classifier puts in each class (rows class_frequency_0..K-1)")
