@@ -210,7 +210,7 @@ def _sweep_figures(experiment: Experiment, summary: Any, figures: Path) -> list[
 def _first_middle_last(generations: Any) -> list[int]:
     """The first, middle and last of some generations, sorted, without repeats."""
     gens = sorted(int(g) for g in set(generations))
-    return sorted({gens[0], gens[len(gens) // 2], gens[-1]})
+    return sorted({gens[0], gens[(len(gens) - 1) // 2], gens[-1]})  # the runner snapshots (G + 1) // 2
 
 
 def class_frequencies(
