@@ -161,6 +161,12 @@ class _Repeat:
     state: LoopState
     holdout: np.ndarray
     failed: str | None = None
+    reference: Any = None  # G^1, the model of the original data, for metrics that compare with it
+
+
+#: Metrics that score G^t's samples under the generation-1 model (Shumailov et al.'s "G^0"); the
+#: sampled engine keeps that model for them (and in the run state).
+NEEDS_REFERENCE = frozenset({"sample_perplexity"})
 
 
 class SampledEngine:
@@ -169,7 +175,11 @@ class SampledEngine:
     def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
         self.config, self.run_id = config, run_id
         self.source = build_source(config)
+        self.keep_reference = bool(NEEDS_REFERENCE & set(config.metrics))
         self.repeats = [self._restore(seed, saved) for seed in _seeds(config)]
+        #: arrays the metrics of the first repeat stored for the report at the last generation
+        #: (e.g. every sample's perplexity); the runner saves them per generation.
+        self.artifacts: dict[str, np.ndarray] = {}
 
     def real_snapshot(self) -> np.ndarray:
         return self.repeats[0].holdout[: self.config.eval.snapshot_size]
@@ -180,6 +190,7 @@ class SampledEngine:
         values: list[float] = []
         index: dict[str, int] = {}
         first = None
+        self.artifacts = {}
         for rep in self.repeats:
             row, fake = self._generation(rep, t)
             seeds += [rep.seed] * len(row)
@@ -214,8 +225,14 @@ class SampledEngine:
             rep.state = state
             return {**{n: math.nan for n in names}, **train.info, "degenerate": 1.0}, None
         rep.state = with_generator(config.loop, state, generator)
+        if self.keep_reference and rep.reference is None:
+            rep.reference = generator
         ctx = make_context(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"))
+        if self.keep_reference:
+            ctx.reference = rep.reference
         values = evaluate(names, ctx)
+        if rep is self.repeats[0]:
+            self.artifacts = dict(getattr(ctx, "artifacts", {}))
         degenerate = float(not all(math.isfinite(v) for v in values.values()))
         return {**values, **train.info, "degenerate": degenerate}, fake
 
@@ -234,6 +251,9 @@ class SampledEngine:
             for gid, gen in zip(st.generator_ids, st.generators, strict=True):
                 for name, value in gen.get_state().items():
                     arrays[f"{key}/g{gid}/{name}"] = np.asarray(value)
+            if rep.reference is not None:
+                for name, value in rep.reference.get_state().items():
+                    arrays[f"{key}/gref/{name}"] = np.asarray(value)
         return arrays
 
     def _restore(self, seed: int, saved: dict[str, np.ndarray] | None) -> _Repeat:
@@ -257,7 +277,10 @@ class SampledEngine:
             generator_ids=ids,
         )
         failed = str(saved[f"{key}/failed"]) or None
-        return _Repeat(seed, state, holdout, failed)
+        prefix = f"{key}/gref/"
+        kept = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
+        reference = build_generator(config, source).set_state(kept) if kept else None
+        return _Repeat(seed, state, holdout, failed, reference)
 
 
 # -- exact --------------------------------------------------------------------------------------

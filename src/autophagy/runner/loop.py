@@ -123,6 +123,9 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
         block, fake = engine.advance(t, snapshot=want)
         if want and fake is not None:
             store.save_samples(f"gen-{t:04d}", fake)  # type: ignore[union-attr]
+        if store is not None:
+            for name, array in getattr(engine, "artifacts", {}).items():
+                store.save_samples(f"{name}/gen-{t:04d}", array)
         pending.append((t, block))
         if store is not None:
             frame = _extend(frame, run_id, pending)

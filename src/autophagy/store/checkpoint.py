@@ -1,8 +1,8 @@
 """Per-generation checkpoints of neural generators: ``<run>/checkpoints/gen-NNNN.pt``.
 
 A checkpoint is ``torch.save`` of a plain dict — format tag, run id, generation and the
-generators' state dicts as tensors (keys ``s<seed>/g<generation>/<parameter>``, as in
-``state.npz``) — written atomically and read back with ``torch.load(weights_only=True)``, so
+generators' state dicts as tensors (keys ``s<seed>/g<generation>/<parameter>``, and ``s<seed>/gref/<parameter>`` for the
+generation-1 reference model some metrics keep, as in ``state.npz``) — written atomically and read back with ``torch.load(weights_only=True)``, so
 loading one never runs pickled code. A checkpoint carries the run id of its config: resuming
 refuses one written by a different config (a stale file copied into the run directory).
 One file per generation is kept, so every G^t of a run can be loaded afterwards
@@ -21,7 +21,7 @@ from .rundir import atomic_write
 
 FORMAT = "autophagy-checkpoint-1"
 #: state.npz keys that are generator weights (what goes into a checkpoint instead).
-WEIGHT_KEY = re.compile(r"^s\d+/g\d+/")
+WEIGHT_KEY = re.compile(r"^s\d+/g(\d+|ref)/")
 
 
 def checkpoint_path(run_dir: str | Path, generation: int) -> Path:
