@@ -2,6 +2,7 @@
 
 from . import evaluate as _evaluate  # registers the built-in metrics
 from . import images as _images  # registers the image metrics (torch loads on first use)
+from . import text as _text  # registers the text metrics (numpy only)
 from .evaluate import EvalConfig, EvalContext, evaluate
 
 __all__ = ["EvalConfig", "EvalContext", "evaluate"]

@@ -43,6 +43,11 @@ class EvalConfig(Model):
             :mod:`autophagy.neural.features`). The class metrics always use the lab's classifier.
         feature_size: side in pixels to which images are resized (bilinear) for
             ``feature_network`` (299 for Inception-v3); unused by the lab's classifier.
+        rare_threshold: a token is *rare* when its relative frequency in the real training
+            data (``source.token_counts()``, normalised to sum to 1) is below this, in (0, 1];
+            tokens never seen in the real data are rare. Used by ``tail_mass`` and
+            ``tail_probability``.
+        repetition_n: n of the n-grams whose repeats within a sample ``repetition_rate`` counts.
     """
 
     n_samples: PositiveInt = 1000
@@ -54,6 +59,8 @@ class EvalConfig(Model):
     downstream_ridge: float = Field(default=0.0, ge=0.0)
     feature_network: str | None = None
     feature_size: PositiveInt = 299
+    rare_threshold: float = Field(default=1e-4, gt=0.0, le=1.0)
+    repetition_n: PositiveInt = 4
 
 
 @dataclass
@@ -68,6 +75,13 @@ class EvalContext:
         source: the real distribution.
         config: the eval settings.
         rng: stream for randomised metrics.
+        cache: work shared by metrics of the same generation (e.g. features, log-probs).
+        real_labels, fake_labels: class labels of labelled images (see :func:`make_context`).
+        reference: the generation-1 model G^0 (Shumailov et al.'s numbering: the model fitted
+            to the original data), filled in by the engine; None at generation 1, where G^t is
+            G^0. Text metrics score G^t's samples under it (``sample_perplexity``).
+        artifacts: arrays a metric wants stored for the report, by name (e.g. the per-sample
+            perplexities behind the article's histograms); the engine saves them per generation.
     """
 
     real: np.ndarray
@@ -80,6 +94,8 @@ class EvalContext:
     cache: dict[str, Any] = field(default_factory=dict)
     real_labels: np.ndarray | None = None
     fake_labels: np.ndarray | None = None
+    reference: Any = None
+    artifacts: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def make_context(
@@ -107,6 +123,15 @@ NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 #: Names that need labelled images (data.kind 'images'); ``classifier_accuracy`` also needs a
 #: class-conditional generator (see :mod:`autophagy.metrics.images`).
 NEEDS_IMAGES = {"fid", "class_entropy", "class_frequency", "classifier_accuracy"}
+
+#: Names that need a text source (token-id sequences) and a language-model generator
+#: (``log_prob``/``token_log_probs``); see :mod:`autophagy.metrics.text`.
+NEEDS_TEXT = {
+    "perplexity_real", "sample_perplexity", "true_perplexity", "kl_to_truth", "impossible_rate",
+    "tail_mass", "tail_probability", "vocab_coverage", "distinct_n", "repetition_rate",
+}
+#: Of those, the ones that need the text's exact law (a source with ``log_prob``: data.kind 'grammar').
+NEEDS_TEXT_TRUTH = {"true_perplexity", "kl_to_truth", "impossible_rate"}
 
 #: Names that need a regression source and a labeller generator (rows [x, y]).
 NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "param_error", "test_error_real"}
