@@ -1,6 +1,6 @@
 """Real data sources (the distribution P_r)."""
 
-from . import gaussian, gmm, image_set, images, regression
+from . import gaussian, gmm, image_set, images, regression, text
 from .base import DataSource, Mixture
 from .gaussian import GaussianSource
 from .gmm import MixtureSource
@@ -10,5 +10,5 @@ from .regression import LinearSource, LinearTruth
 
 __all__ = [
     "DataSource", "GaussianSource", "ImageSet", "ImageSource", "LinearSource", "LinearTruth", "Mixture", "MixtureSource",
-    "gaussian", "gmm", "image_set", "images", "regression",
+    "gaussian", "gmm", "image_set", "images", "regression", "text",
 ]
