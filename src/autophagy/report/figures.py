@@ -1,5 +1,6 @@
 """Figures of a report: metric-vs-generation charts (PNG and Plotly), sample snapshots (scatter
-plots, or image grids for image data) and class histograms.
+plots, or image grids for image data), class histograms and, for text, histograms of the
+per-sample perplexity under the generation-1 model.
 
 matplotlib is used through :class:`matplotlib.figure.Figure` (no pyplot, so no GUI backend
 and no global figure state); matplotlib and Plotly are imported inside the functions.
@@ -608,5 +609,107 @@ def best_key_png(points: Any, metric: str, key: str, path: Path) -> Path:
     ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+#: Up to this many generations, :func:`perplexity_histogram_png` draws every one.
+MAX_HISTOGRAMS = 10
+
+#: Beyond :data:`MAX_HISTOGRAMS`, about this many generations are drawn, evenly spaced.
+N_HISTOGRAMS = 8
+
+
+def shown_generations(generations: Sequence[int]) -> list[int]:
+    """The generations a perplexity-histogram figure draws: all of them when there are at most
+    :data:`MAX_HISTOGRAMS`, else :data:`N_HISTOGRAMS` evenly spaced ones, first and last included.
+
+    >>> shown_generations([3, 1, 2])
+    [1, 2, 3]
+    >>> shown_generations(range(1, 21))
+    [1, 4, 6, 9, 12, 15, 17, 20]
+    """
+    gens = sorted({int(g) for g in generations})
+    if len(gens) <= MAX_HISTOGRAMS:
+        return gens
+    picked = np.rint(np.linspace(0, len(gens) - 1, N_HISTOGRAMS)).astype(np.int64)
+    return [gens[i] for i in sorted(set(picked.tolist()))]
+
+
+def perplexity_histogram_png(
+    per_generation: Mapping[int, np.ndarray], title: str, path: str | Path, *, bins: int = 40
+) -> Path:
+    """Per-sample perplexities of each generation's text under the generation-1 model, as
+    overlaid step histograms on a log-perplexity axis (Shumailov et al. 2024, fig. 1b-c).
+
+    Generations go from light to dark; all share one set of bins, equal-width in
+    log-perplexity. Each histogram shows the share of that generation's samples per bin, so
+    generations with different sample counts compare directly; a triangle on the top edge marks
+    each generation's median. A collapsing loop moves the mass toward low perplexity (the model
+    keeps what it found likely) while a thin tail of high-perplexity samples appears.
+    Generations beyond :data:`MAX_HISTOGRAMS` are thinned by :func:`shown_generations`.
+
+    Args:
+        per_generation: Per generation, perplexities of shape (n,) (n may differ between
+            generations); non-finite and non-positive values are left out and counted in the
+            legend.
+        title: The figure title.
+        path: The PNG to write.
+        bins: The number of shared bins.
+
+    Returns:
+        ``path`` as a Path.
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+    from matplotlib.transforms import blended_transform_factory
+
+    generations = shown_generations(list(per_generation))
+    values = {g: np.asarray(per_generation[g], dtype=float).reshape(-1) for g in generations}
+    kept = {g: x[np.isfinite(x) & (x > 0)] for g, x in values.items()}
+    logs = np.concatenate([np.log10(x) for x in kept.values()] + [np.empty(0)])
+    low, high = (float(logs.min()), float(logs.max())) if logs.size else (0.0, 1.0)
+    if high - low < 1e-6:  # one value everywhere: a narrow window around it
+        low, high = low - 0.05, high + 0.05
+    edges = 10 ** np.linspace(low, high, bins + 1)
+    shades = colormaps["viridis_r"](np.linspace(0.1, 0.95, len(generations)))  # later: darker
+
+    fig_w = 6.8
+    title = _wrapped(_plain(title), fig_w - 0.5, 10)
+    top = 0.4 + 0.17 * title.count("\n")  # inches above the axes
+    fig_h = 3.6 + top
+    fig = Figure(figsize=(fig_w, fig_h), dpi=110)
+    fig.subplots_adjust(left=0.75 / fig_w, right=0.98, top=1 - top / fig_h, bottom=0.55 / fig_h)
+    ax = fig.add_subplot()
+    top_edge = blended_transform_factory(ax.transData, ax.transAxes)
+    for i, generation in enumerate(generations):
+        x = kept[generation]
+        label = f"generation {generation}"
+        if x.size:
+            label += f" (median {np.median(x):.3g})"
+        dropped = values[generation].size - x.size
+        if dropped:
+            label += f", {dropped} non-finite"
+        if x.size == 0:
+            ax.plot([], [], color=shades[i], label=label)
+            continue
+        ax.hist(x, bins=edges, weights=np.full(x.size, 1 / x.size), histtype="step",
+                linewidth=1.4, color=shades[i], label=label)
+        ax.plot(
+            float(np.median(x)), 1.0, "v", color=shades[i], markersize=6,
+            markeredgecolor="#333333", markeredgewidth=0.4, transform=top_edge, clip_on=False,
+        )
+    ax.set_xscale("log")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 10, 100, not 10^1, 10^2
+    ax.set_xlabel("perplexity under the generation-1 model (log scale)")
+    ax.set_ylabel("share of samples")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=10, pad=9)  # clear of the median triangles
+    ax.grid(alpha=0.3)
+    if generations:
+        ax.legend(fontsize=7, loc="best")
+    path = Path(path)
     fig.savefig(path)
     return path

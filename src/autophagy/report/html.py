@@ -6,17 +6,25 @@ Layout written by :func:`build_report`::
     <out>/<experiment>/figures/metric-NN-<metric>.png
     <out>/<experiment>/figures/samples-NN.png       scatter plots, or image grids of image data
     <out>/<experiment>/figures/classes-NN.png       class histograms (class_frequency_k)
+    <out>/<experiment>/figures/perplexity-NN.png    per-sample perplexity histograms (text)
 
-Every user-provided string (experiment names, config values, error text) is HTML-escaped.
+Text runs (``data.kind`` in :data:`TEXT_KINDS`) get no scatter snapshot: their samples are
+token ids, shown instead as decoded example texts of the real data and of the first, middle
+and last generation.
+
+Every user-provided string (experiment names, config values, error text, generated text) is
+HTML-escaped.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,11 +35,15 @@ from ..exceptions import CorruptRunError, InvalidParameterError
 from ..store.rundir import atomic_write
 from .collect import Experiment, RunRecord, Setting, collect, format_value, metric_order, summarise
 from .figures import (
+    MAX_HISTOGRAMS,
+    N_HISTOGRAMS,
     class_histogram_png,
     image_grid_png,
     metric_plotly,
     metric_png,
+    perplexity_histogram_png,
     project_2d,
+    shown_generations,
     snapshot_png,
 )
 
@@ -42,6 +54,16 @@ Theory = Callable[[dict[str, Any], str, np.ndarray], np.ndarray | None]
 #: The class-frequency family (``class_frequency_k``; plain ``class_frequency`` is the NaN a failed
 #: evaluation leaves): drawn as class histograms, not one chart per class.
 _CLASS_FREQUENCY = re.compile(r"class_frequency(?:_\d+)?")
+
+#: ``data.kind`` of the text sources (:mod:`autophagy.data.text`): sample rows are token ids.
+TEXT_KINDS = frozenset({"grammar", "corpus"})
+
+#: Example texts shown per snapshot, and the characters kept of each.
+N_TEXTS = 5
+TEXT_CHARS = 200
+
+#: Per-sample perplexities under the generation-1 model, one file per generation (first repeat).
+PERPLEXITY_ARTIFACT = "sample_perplexity"
 
 
 def closed_form(config: dict[str, Any], metric: str, generations: np.ndarray) -> np.ndarray | None:
@@ -130,14 +152,28 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
         written.add(metric_png(part, metric, png, labels, curves))
         charts.append((metric, png, metric_plotly(part, metric, labels, curves)))
 
-    snapshots = []
+    snapshots, texts = [], []
+    sources: dict[str, tuple[Any, str | None]] = {}  # one text source per distinct data group
     for i, setting in enumerate(experiment.settings):
-        found = _snapshot(setting, figures / f"samples-{i + 1:02d}.png")
+        found = _snapshot_samples(setting)
         if found is None:
             continue
-        title, png = found
+        if is_text_run(found[0]):
+            texts.append(_text_examples(setting.label, found, sources))
+            continue
+        title, png = _snapshot(setting.label, found, figures / f"samples-{i + 1:02d}.png")
         written.add(png)
         snapshots.append((setting.label, title, png))
+
+    perplexities = []
+    for i, setting in enumerate(experiment.settings):
+        per_run = _sample_perplexities(setting)
+        if per_run is None:
+            continue
+        run, per_generation = per_run
+        png = figures / f"perplexity-{i + 1:02d}.png"
+        written.add(perplexity_histogram_png(per_generation, _run_title(setting.label, run), png))
+        perplexities.append((setting.label, png))
 
     histograms = []
     for i, setting in enumerate(experiment.settings):
@@ -157,7 +193,9 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
         if stale not in written:
             stale.unlink()
 
-    page = render_page(experiment, summary, charts, snapshots, sweeps, histograms)
+    page = render_page(
+        experiment, summary, charts, snapshots, sweeps, histograms, perplexities, texts
+    )
     path = folder / "index.html"
 
     def write(tmp: Path) -> None:
@@ -274,19 +312,28 @@ def _load(path: Path) -> np.ndarray:
         x = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise CorruptRunError(f"cannot read {path}: {exc}".splitlines()[0]) from None
-    return x.reshape(len(x), -1) if x.ndim != 2 else x
+    return x.reshape(x.shape[0] if x.ndim else 1, -1) if x.ndim != 2 else x
 
 
-def _snapshot(setting: Setting, path: Path) -> tuple[str, Path] | None:
+def _run_title(label: str, run: RunRecord) -> str:
+    return f"{label}: {_run_caption(run)}"
+
+
+def _run_caption(run: RunRecord) -> str:
+    seed = run.flat.get("seed")
+    return f"run {run.run_id}" + ("" if seed is None else f", seed {seed}")
+
+
+def _snapshot(
+    label: str,
+    found: tuple[RunRecord, np.ndarray | None, list[int], list[np.ndarray]],
+    path: Path,
+) -> tuple[str, Path]:
     """Draw the samples of :func:`_snapshot_samples` to ``path``: image grids for an image run,
-    else scatter plots. Returns the figure's title and ``path``, or None without samples."""
-    found = _snapshot_samples(setting)
-    if found is None:
-        return None
+    else scatter plots. Returns the figure's title and ``path``."""
     run, real, picked, generated = found
     names = (["real"] if real is not None else []) + [f"generation {g}" for g in picked]
-    seed = run.flat.get("seed")
-    title = f"{setting.label}: run {run.run_id}" + ("" if seed is None else f", seed {seed}")
+    title = _run_title(label, run)
     shape = _image_shape(run, generated[0].shape[1])
     if shape is not None:
         arrays = ([real] if real is not None else []) + generated
@@ -355,6 +402,143 @@ def _data_image_shape(data: dict[str, Any], pixels: int) -> tuple[int, int, int]
         side = math.isqrt(pixels // channels)
         if channels * side * side == pixels:
             return (channels, side, side)
+    return None
+
+
+def is_text_run(run: RunRecord) -> bool:
+    """Whether ``run`` has text data (``data.kind`` in :data:`TEXT_KINDS`): its sample rows are
+    token ids."""
+    data = run.config.get("data")
+    return isinstance(data, dict) and data.get("kind") in TEXT_KINDS
+
+
+def text_source(data: dict[str, Any]) -> Any:
+    """The text source of a run's data group, built from that group only (not the whole config,
+    whose generator may need torch or a device this machine lacks).
+
+    Args:
+        data: The resolved ``data`` group of a run's config (``kind`` in :data:`TEXT_KINDS`).
+
+    Returns:
+        The source; the report uses its ``decode(ids of shape (L,)) -> str`` and
+        ``vocab_size``.
+
+    Raises:
+        Exception: Whatever building fails with (the module missing, a corpus file moved, an
+            invalid config); :func:`write_page` then shows token ids.
+    """
+    from .._validation import validate
+    from ..data import text  # noqa: F401  (registers the text kinds)
+    from ..registry import get
+
+    entry = get("data", data.get("kind"), key="data.kind")
+    return entry.build(validate(entry.config, data, prefix="data"))
+
+
+def _cached_source(
+    run: RunRecord, sources: dict[str, tuple[Any, str | None]]
+) -> tuple[Any, str | None]:
+    """(source or None, why it could not be built or None), built once per distinct data group."""
+    data = run.config.get("data", {})
+    key = json.dumps(data, sort_keys=True, default=str)
+    if key not in sources:
+        try:
+            sources[key] = (text_source(data), None)
+        except Exception as exc:  # any failure only costs the decoding: show the ids
+            sources[key] = (None, f"{type(exc).__name__}: {exc}".splitlines()[0])
+    return sources[key]
+
+
+def decode_row(row: np.ndarray, source: Any) -> str | None:
+    """One sample of token ids (L,) as text, or None when ``source`` is None or cannot decode it
+    (non-integer ids, ids outside its vocabulary, a failing ``decode``)."""
+    if source is None or not np.all(np.isfinite(row)):
+        return None
+    ids = np.rint(row).astype(np.int64)
+    vocab = getattr(source, "vocab_size", None)
+    if not np.array_equal(ids, row) or ids.min(initial=0) < 0 or (
+        isinstance(vocab, int) and ids.max(initial=0) >= vocab
+    ):
+        return None
+    try:
+        return str(source.decode(ids))
+    except Exception:  # a source at odds with the saved ids: show them instead
+        return None
+
+
+def ids_text(row: np.ndarray) -> str:
+    """Token ids joined by spaces (the fallback when a sample cannot be decoded).
+
+    >>> ids_text(np.array([3.0, 0.0, 12.0, np.nan]))
+    '3 0 12 nan'
+    """
+    return " ".join(str(int(v)) if np.isfinite(v) and v == int(v) else f"{v:g}" for v in row)
+
+
+def clip_text(text: str, limit: int = TEXT_CHARS) -> str:
+    """``text`` on one line (line breaks as ``⏎``), cut at ``limit`` characters with ``…``.
+
+    >>> clip_text("one\\ntwo", 80)
+    'one⏎two'
+    >>> clip_text("abcdef", 3)
+    'abc…'
+    """
+    text = text.replace("\r\n", "\n").replace("\n", "⏎")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+@dataclass(frozen=True)
+class TextExamples:
+    """Example texts of one setting, not escaped yet.
+
+    Attributes:
+        label: The setting's label.
+        title: The run (and seed) the texts come from: ``"run <id>, seed <seed>"``.
+        note: Why token ids are shown instead of text, or None when every sample decoded.
+        panels: (panel name, clipped texts) pairs: real, then the picked generations.
+    """
+
+    label: str
+    title: str
+    note: str | None
+    panels: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _text_examples(
+    label: str,
+    found: tuple[RunRecord, np.ndarray | None, list[int], list[np.ndarray]],
+    sources: dict[str, tuple[Any, str | None]],
+) -> TextExamples:
+    """The first :data:`N_TEXTS` samples of real data and of each picked generation, decoded."""
+    run, real, picked, generated = found
+    source, why = _cached_source(run, sources)
+    names = (["real"] if real is not None else []) + [f"generation {g}" for g in picked]
+    arrays = ([real] if real is not None else []) + generated
+    panels, undecoded = [], 0
+    for name, rows in zip(names, arrays, strict=True):
+        texts = []
+        for row in rows[:N_TEXTS]:
+            text = decode_row(row, source)
+            undecoded += text is None
+            texts.append(clip_text(ids_text(row) if text is None else text))
+        panels.append((name, tuple(texts)))
+    note = None
+    if why is not None:
+        note = f"the text source could not be rebuilt from the run's data group ({why})"
+    elif undecoded:
+        note = f"{undecoded} sample(s) could not be decoded with the run's text source"
+    return TextExamples(label, _run_caption(run), note, tuple(panels))
+
+
+def _sample_perplexities(setting: Setting) -> tuple[RunRecord, dict[int, np.ndarray]] | None:
+    """Per-sample perplexities (n,) of the generations :func:`shown_generations` picks, from the
+    first run of ``setting`` that saved some; None when none did."""
+    for run in setting.runs:
+        folder = run.path / "samples" / PERPLEXITY_ARTIFACT
+        gens = [int(p.stem[4:]) for p in folder.glob("gen-*.npy") if p.stem[4:].isdigit()]
+        if gens:
+            picked = shown_generations(gens)
+            return run, {g: _load(folder / f"gen-{g:04d}.npy").reshape(-1) for g in picked}
     return None
 
 
@@ -508,6 +692,50 @@ def _classes_section(histograms: Sequence[tuple[str, Path]]) -> str:
     return "".join(parts)
 
 
+def _perplexity_section(perplexities: Sequence[tuple[str, Path]]) -> str:
+    if not perplexities:
+        return ""
+    parts = [
+        "<section><h2>Perplexity of generated text under generation 1</h2><p>First repeat of "
+        "each setting: the perplexity of every generated sample under the generation-1 model "
+        "(<code>samples/sample_perplexity/</code>), one histogram per generation, light (early) "
+        "to dark (late), on shared bins of equal width in log-perplexity; triangles on the top "
+        f"edge mark each generation's median. Up to {MAX_HISTOGRAMS} generations are drawn, "
+        f"else {N_HISTOGRAMS} evenly spaced ones. In a collapsing loop the samples pile up at "
+        "low perplexity (text the first model already found likely) while a tail of improbable "
+        "samples appears (Shumailov et al., 2024).</p>"
+    ]
+    for label, png in perplexities:
+        parts.append(
+            f'<figure><img src="{_data_uri(png)}" alt="{_e(label)}: per-sample perplexity">'
+            f"<figcaption>{_e(label)}</figcaption></figure>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _texts_section(texts: Sequence[TextExamples]) -> str:
+    if not texts:
+        return ""
+    parts = [
+        f"<section><h2>Generated text</h2><p>First repeat of each setting: the first {N_TEXTS} "
+        "samples of the real data and of the first, middle and last generation, decoded with the "
+        f"run's text source (each cut at {TEXT_CHARS} characters; &#9166; marks a line break).</p>"
+    ]
+    for examples in texts:
+        parts.append(f'<div class="texts"><h3>{_e(examples.label)}</h3>')
+        parts.append(f'<p class="meta">{_e(examples.title)}</p>')
+        if examples.note is not None:
+            note = f"Token ids shown where text is not: {examples.note}."
+            parts.append(f'<p class="note">{_e(note)}</p>')
+        for name, lines in examples.panels:
+            items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+            parts.append(f'<h4>{_e(name)}</h4><ol class="text-samples">{items}</ol>')
+        parts.append("</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _sweeps_section(sweeps: Sequence[tuple[str, Path]]) -> str:
     if not sweeps:
         return ""
@@ -525,6 +753,8 @@ def render_page(
     snapshots: Sequence[tuple[str, str, Path]],
     sweeps: Sequence[tuple[str, Path]] = (),
     histograms: Sequence[tuple[str, Path]] = (),
+    perplexities: Sequence[tuple[str, Path]] = (),
+    texts: Sequence[TextExamples] = (),
 ) -> str:
     """The HTML text of one experiment's page (self-contained; user strings escaped)."""
     from .. import __version__
@@ -541,7 +771,9 @@ def render_page(
         + _charts_section(charts)
         + _sweeps_section(sweeps)
         + _classes_section(histograms)
+        + _perplexity_section(perplexities)
         + _snapshots_section(snapshots)
+        + _texts_section(texts)
         + _config_section(experiment)
         + _runs_section(experiment)
         + "</body></html>\n"
@@ -561,4 +793,10 @@ pre { margin: 0; white-space: pre-wrap; max-width: 40em; font-size: 0.85em; }
 .chart { margin-bottom: 1.5em; } .png { font-size: 0.8em; margin: 0; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 figcaption { color: #555; font-size: 0.9em; }
+.texts h4 { margin: 0.8em 0 0.2em; font-size: 0.95em; }
+.text-samples { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: 0.82em; background: #f7f7f7; border: 1px solid #e4e4e4; margin: 0;
+  padding: 0.4em 0.6em 0.4em 2.6em; white-space: pre-wrap; overflow-wrap: anywhere; }
+.text-samples li { margin: 0.15em 0; } .note { color: #a06000; }
 """
+
