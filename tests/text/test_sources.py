@@ -20,6 +20,7 @@ TINY = [
     dict(vocab_size=5, order=1, branching=3, seq_len=4),
     dict(vocab_size=4, order=2, branching=3, seq_len=4, table_size=7),  # 7 rows for 16 contexts: shared rows
     dict(vocab_size=5, order=3, branching=4, seq_len=4, concentration=0.3, zipf=0.5),
+    dict(vocab_size=4, order=2, branching=2, seq_len=4, table_size=7, noise=0.1),  # typos: every text possible
 ]
 MASK = (1 << 64) - 1
 #: BPE and the bundled corpus need the ``text`` extra (``pip install 'autophagy[text]'``).
@@ -54,6 +55,7 @@ def reference_log_prob(g, sequence):
         code = sum(c * g.vocab_size ** (g.order - 1 - j) for j, c in enumerate(context))
         row = code if g.order == 1 else splitmix64(code) % g.table_size
         p = sum(g.weights[row, j] for j in range(g.branching) if g.successors[context[-1], j] == token)
+        p = (1 - g.noise) * p + g.noise / g.vocab_size
         if p == 0:
             return -math.inf
         total += math.log(p)
@@ -77,7 +79,7 @@ def test_grammar_log_prob_matches_brute_force(params):
     np.testing.assert_allclose(g.token_log_probs(x).sum(axis=1)[finite], log_p[finite], atol=1e-12)
 
 
-@pytest.mark.parametrize("params", TINY)
+@pytest.mark.parametrize("params", TINY[:3])
 def test_grammar_token_counts_exact(params):
     g = Grammar(**params)
     x = every_sequence(g.vocab_size, g.seq_len)
@@ -88,7 +90,20 @@ def test_grammar_token_counts_exact(params):
     assert np.all(g.token_counts() > 0)  # the cover cycle reaches every id
 
 
-@pytest.mark.parametrize("params", TINY[1:])
+def test_grammar_with_typos_estimates_token_counts_within_monte_carlo_error():
+    from autophagy.text.grammar import ESTIMATE_SEQUENCES
+
+    g = Grammar(**TINY[3])
+    x = every_sequence(g.vocab_size, g.seq_len)
+    p = np.exp(g.log_prob(x))
+    assert np.all(p > 0) and not g.token_counts_exact
+    per_sequence = np.stack([(x == v).sum(axis=1) for v in range(g.vocab_size)])  # (V, sequences)
+    mean = per_sequence @ p
+    sd = np.sqrt(per_sequence**2 @ p - mean**2)
+    np.testing.assert_array_less(np.abs(g.token_counts() - mean), 5 * sd / np.sqrt(ESTIMATE_SEQUENCES))
+
+
+@pytest.mark.parametrize("params", TINY[1:3])
 def test_grammar_sentence_end_resets_the_context(params):
     g = Grammar(**params)
     start = g.next_token_probs(np.zeros((1, 0)))
@@ -104,8 +119,9 @@ def test_grammar_next_token_probs_sum_to_one(rng):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
 
 
-def test_grammar_sampling_frequencies_match_probabilities(global_seed):
-    g = Grammar(**TINY[1])
+@pytest.mark.parametrize("params", [TINY[1], TINY[3]])
+def test_grammar_sampling_frequencies_match_probabilities(global_seed, params):
+    g = Grammar(**params)
     x = every_sequence(g.vocab_size, g.seq_len)
     p = np.exp(g.log_prob(x))
     n = 100_000

@@ -19,13 +19,14 @@ from ..text.grammar import Grammar
 
 
 class GrammarConfig(Model):
-    """``data: {kind: grammar, vocab_size, order, branching, zipf, concentration, seq_len, table_size, seed}``.
+    """``data: {kind: grammar, vocab_size, order, branching, zipf, concentration, seq_len, table_size, seed, noise}``.
 
     A sparse order-``order`` Markov chain over ``vocab_size`` ids (id 0 ends a sentence) with a
     Zipf(``zipf``) base law; after each last token, ``branching`` slots of possible successors;
     each context's slot probabilities a Dirichlet(``concentration``) draw, hashed into
     ``table_size`` rows for order >= 2; tables drawn from ``seed`` (the grammar's own, not the
-    run's). Sequences of ``seq_len`` tokens start at a sentence start; the data are infinite.
+    run's); a share ``noise`` of tokens are uniform "typos", so every text has positive
+    probability. Sequences of ``seq_len`` tokens start at a sentence start; the data are infinite.
     See :mod:`autophagy.text.grammar`.
     """
 
@@ -38,6 +39,7 @@ class GrammarConfig(Model):
     seq_len: PositiveInt = Field(default=64, description="tokens per sequence")
     table_size: int = Field(default=2**16, ge=1, le=2**24, description="rows of hashed context weights (order >= 2)")
     seed: NonNegativeInt = Field(default=0, description="seed of the grammar's tables")
+    noise: float = Field(default=0.01, ge=0.0, lt=1.0, description="ε, share of tokens replaced by a uniform draw (typos): every text has P > 0")
 
     @model_validator(mode="after")
     def _sizes(self) -> GrammarConfig:

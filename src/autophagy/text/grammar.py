@@ -42,6 +42,16 @@ expected next-token law of a context is (1/B)·(cover law) + ((B-1)/B)·z: the t
 Zipf-like with a floor that keeps every word reachable, and a rare word occurs after few contexts
 but with a sizeable probability there, as rare words do in real text.
 
+**Typos** (``noise`` = ε, default 0 here, 0.01 in the ``grammar`` data config). With
+probability ε a token is replaced by a uniform draw over all V ids, so the law becomes
+
+    P_ε(x_t = v | c_t) = (1 - ε) P(x_t = v | c_t) + ε / V,
+
+which gives every text a positive probability. Without it, a smoothed model of the grammar (an
+n-gram with Kneser-Ney, a softmax network) puts mass on texts the chain can never emit and its KL
+to the truth is infinite; with it, KL(G^t ‖ P_ε) and the true perplexity stay finite and
+measure how far G^t has drifted.
+
 **Sequences.** A text sample is ``seq_len`` = L tokens x_1..x_L drawn from the chain started at a
 sentence start; ``log P(x) = Σ_t log P(x_t | c_t)`` exactly (:meth:`Grammar.log_prob`). Training
 data are infinite: :meth:`Grammar.sample` and :meth:`Grammar.holdout` both draw fresh sequences
@@ -109,6 +119,7 @@ class Grammar:
         concentration: a > 0, the Dirichlet parameter of each slot's weight (small: peaked
             contexts, low entropy; 1: uniform on the simplex).
         seq_len: L >= 1 tokens per sequence.
+        noise: ε in [0, 1), the share of tokens replaced by a uniform draw (see "Typos").
         table_size: rows of the weight table for order >= 2 (hashed contexts).
         seed: the grammar's own seed; the same seed gives the same tables.
 
@@ -120,13 +131,15 @@ class Grammar:
 
     def __init__(
         self, vocab_size: int = 2000, order: int = 2, branching: int = 20, zipf: float = 1.1, concentration: float = 1.0,
-        seq_len: int = 64, table_size: int = 2**16, seed: int = 0,
+        seq_len: int = 64, table_size: int = 2**16, seed: int = 0, noise: float = 0.0,
     ) -> None:
+        check(0.0 <= noise < 1.0, "noise", "a number in [0, 1)", noise)
         check(vocab_size >= 2, "vocab_size", "an int >= 2", vocab_size)
         check(1 <= order and vocab_size**order < 2**63, "order", f"an int >= 1 with vocab_size ** order < 2**63 (vocab_size = {vocab_size})", order)
         check(2 <= branching <= vocab_size, "branching", f"an int in [2, vocab_size = {vocab_size}]", branching)
         self.vocab_size, self.order, self.branching, self.seq_len = vocab_size, order, branching, seq_len
         self.zipf, self.concentration, self.table_size, self.seed = zipf, concentration, table_size, seed
+        self.noise = float(noise)
         V, B = vocab_size, branching
 
         def stream(role: int) -> np.random.Generator:
@@ -175,7 +188,11 @@ class Grammar:
         for t in range(self.seq_len):
             u = rng.random(n)
             slot = (u[:, None] >= self._cumulative[self.context_rows(codes)]).sum(axis=1)  # inverse CDF over the B slots
-            out[:, t] = tokens = self.successors[codes % self.vocab_size, slot]
+            tokens = self.successors[codes % self.vocab_size, slot]
+            if self.noise:  # a typo: a uniform id instead (draws only when ε > 0)
+                typo = rng.random(n) < self.noise
+                tokens = np.where(typo, rng.integers(self.vocab_size, size=n), tokens)
+            out[:, t] = tokens
             codes = self._advance(codes, tokens)
         return out.astype(np.float64)
 
@@ -206,6 +223,8 @@ class Grammar:
         for t in range(length):
             match = self.successors[codes % self.vocab_size] == ids[:, t, None]  # (n, B) slots holding x_t
             p = np.einsum("ij,ij->i", self.weights[self.context_rows(codes)], match)
+            if self.noise:
+                p = (1.0 - self.noise) * p + self.noise / self.vocab_size
             with np.errstate(divide="ignore"):
                 out[:, t] = np.log(p)
             codes = self._advance(codes, ids[:, t])
@@ -225,6 +244,8 @@ class Grammar:
             codes = self._advance(codes, ids[:, t])
         probs = np.zeros((len(ids), self.vocab_size))
         np.add.at(probs, (np.arange(len(ids))[:, None], self.successors[codes % self.vocab_size]), self.weights[self.context_rows(codes)])
+        if self.noise:
+            probs = (1.0 - self.noise) * probs + self.noise / self.vocab_size
         return probs
 
     def token_counts(self) -> np.ndarray:
@@ -253,8 +274,9 @@ class Grammar:
 
     @property
     def token_counts_exact(self) -> bool:
-        """Whether :meth:`token_counts` is exact (V^k <= 2^23) or a Monte-Carlo estimate."""
-        return self.n_contexts <= _DENSE_CONTEXTS
+        """Whether :meth:`token_counts` is exact (V^k <= 2^23 and no typos: a typo can lead to any
+        context, so the forward recursion would be dense) or a Monte-Carlo estimate."""
+        return self.n_contexts <= _DENSE_CONTEXTS and not self.noise
 
     def _exact_counts(self) -> np.ndarray:
         V = self.vocab_size
