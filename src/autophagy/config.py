@@ -24,7 +24,16 @@ from ._validation import Model, check, validate
 from .exceptions import InvalidParameterError
 from .generators.base import GeneratorConfig
 from .loops.policy import LoopConfig
-from .metrics.evaluate import NEEDS_GAUSSIAN_TRUTH, NEEDS_IMAGES, NEEDS_LINEAR_TRUTH, NEEDS_MIXTURE_TRUTH, NEEDS_REGRESSION, EvalConfig
+from .metrics.evaluate import (
+    NEEDS_GAUSSIAN_TRUTH,
+    NEEDS_IMAGES,
+    NEEDS_LINEAR_TRUTH,
+    NEEDS_MIXTURE_TRUTH,
+    NEEDS_REGRESSION,
+    NEEDS_TEXT,
+    NEEDS_TEXT_TRUTH,
+    EvalConfig,
+)
 from .registry import entries, get
 
 DEFAULT_METRICS = [
@@ -49,6 +58,8 @@ HELDOUT_REGRESSION_METRICS = ["test_error"]
 #: digits classifier (or of eval.feature_network); ``classifier_accuracy`` is added for
 #: class-conditional generators.
 IMAGE_METRICS = ["fid", "precision", "recall", "density", "coverage", "class_entropy", "class_frequency"]
+#: The metrics a known grammar adds to the text defaults (``metrics.text.TEXT_METRICS``).
+TEXT_TRUTH_METRICS = ["true_perplexity", "kl_to_truth", "impossible_rate"]
 
 
 class SweepConfig(Model):
@@ -207,6 +218,10 @@ def default_metrics(source: Any) -> list[str]:
         return HELDOUT_REGRESSION_METRICS
     if hasattr(source, "image_shape"):  # labelled images
         return IMAGE_METRICS
+    if hasattr(source, "vocab_size"):  # token sequences; the exact law of a grammar adds its metrics
+        from .metrics.text import TEXT_METRICS
+
+        return TEXT_METRICS + (TEXT_TRUTH_METRICS if hasattr(source, "log_prob") else [])
     return DEFAULT_METRICS
 
 
@@ -269,7 +284,7 @@ def _cross_check(config: ExperimentConfig) -> None:
                 f"free of {name!r} unless data.kind is 'linear' and generator.kind is 'linear_ridge'",
                 name,
             )
-    _check_images(config, source)
+    _check_modality(config, source)
     for name in config.metrics:
         if name in NEEDS_GAUSSIAN_TRUTH:
             check(
@@ -297,25 +312,46 @@ def _cross_check(config: ExperimentConfig) -> None:
     check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
 
 
-def _check_images(config: ExperimentConfig, source: Any) -> None:
-    """Image data go with neural generators (torch present, device available) and image metrics."""
+#: The generator kinds of each kind of data (a generator config's ``modality`` class attribute).
+MODALITY_KINDS = {"images": "an image generator ('vae', 'ddpm', 'gan')", "text": "a language model ('ngram', 'transformer')"}
+
+
+def data_modality(source: Any) -> str:
+    """``images`` (labelled image rows), ``text`` (token sequences) or ``vectors`` (the rest)."""
+    if hasattr(source, "image_shape"):
+        return "images"
+    return "text" if hasattr(source, "vocab_size") else "vectors"
+
+
+def _check_modality(config: ExperimentConfig, source: Any) -> None:
+    """Images go with the image generators and image metrics, token sequences with the language
+    models and text metrics; the neural kinds need torch and their device (checked first)."""
     from .neural.config import NeuralConfig
 
     gen = config.generator
-    images, neural = hasattr(source, "image_shape"), isinstance(gen, NeuralConfig)
+    data, model = data_modality(source), getattr(type(gen), "modality", "vectors")
     check(
-        images == neural,
+        data == model,
         "generator.kind",
-        "an image generator ('vae', 'ddpm', 'gan') for data.kind 'images'" if images
-        else f"a generator of vectors for data.kind {config.data.kind!r} (the neural kinds need data.kind 'images')",
+        f"{MODALITY_KINDS[data]} for data.kind {config.data.kind!r}" if data in MODALITY_KINDS
+        else f"a generator of vectors for data.kind {config.data.kind!r} (the neural kinds need data.kind 'images', "
+        "the language models data.kind 'grammar' or 'corpus')",
         gen.kind,
     )
+    images = data == "images"
     for name in config.metrics:
         if name in NEEDS_IMAGES:
             check(images, "metrics", f"free of {name!r} unless data.kind is 'images'", name)
         if name == "classifier_accuracy":
             check(getattr(gen, "conditional", False), "metrics", "free of 'classifier_accuracy' unless generator.conditional is true", name)
-    if neural:
+        if name in NEEDS_TEXT:
+            check(data == "text", "metrics", f"free of {name!r} unless data.kind is 'grammar' or 'corpus'", name)
+        if name in NEEDS_TEXT_TRUTH:
+            check(hasattr(source, "log_prob"), "metrics", f"free of {name!r} unless the text's exact law is known (data.kind 'grammar')", name)
+    if data == "text" and hasattr(source, "chunks"):
+        held_out = len(source.chunks["test"])
+        check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} test chunks (data.split, data.seq_len)", config.eval.n_samples)
+    if images and isinstance(gen, NeuralConfig):
         held_out = len(source.test_index)
         check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", config.eval.n_samples)
         if config.eval.feature_network is not None:

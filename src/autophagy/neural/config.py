@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
@@ -25,6 +25,10 @@ class NeuralConfig(GeneratorConfig):
         conditional: whether the model is class-conditional (rows carry the class label).
         mixed_precision: bfloat16 autocast on CUDA (ignored on CPU).
     """
+
+    #: the data these generators model (see autophagy.config.data_modality): image rows here;
+    #: a neural language model sets "text".
+    modality: ClassVar[str] = "images"
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     init: Literal["scratch", "warm_start"] = "scratch"
