@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: Hugging Face tokenizers' own thread pool: off, like BLAS (one thread per process).
+_OFF_VARIABLES = {"TOKENIZERS_PARALLELISM": "false"}
 
 
 def set_single_thread_env() -> None:
     """Default every BLAS/OpenMP thread variable to 1 (user settings win)."""
     for name in THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
+    for name, value in _OFF_VARIABLES.items():
+        os.environ.setdefault(name, value)
 
 
 _LIMITED: set[str] = set()

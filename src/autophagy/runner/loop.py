@@ -84,10 +84,7 @@ def run(
     if run_dir is not None or out is not None:
         store = RunDir(run_dir if run_dir is not None else run_dir_for(config, out))  # type: ignore[arg-type]
         store.open(config.to_dict(), run_id, version=__version__)
-        if _neural(config):  # the image metrics' feature classifier, trained once per store
-            from ..neural.features import set_cache_dir
-
-            set_cache_dir(Path(out) / ".cache" if run_dir is None else store.path / "cache")
+        _set_caches(config, Path(out) / ".cache" if run_dir is None else store.path / "cache")
     try:
         frame = _loop(config, run_id, store, progress)
     except BaseException as exc:
@@ -179,6 +176,19 @@ def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
         columns=METRIC_COLUMNS,
     )
     return pd.concat([frame, new], ignore_index=True) if len(frame) else new
+
+
+def _set_caches(config: ExperimentConfig, folder: Path) -> None:
+    """Where what a run trains once per data set is kept: the image metrics' feature classifier,
+    a corpus's BPE tokenizer (both also cached in memory)."""
+    if _neural(config):
+        from ..neural.features import set_cache_dir
+
+        set_cache_dir(folder)
+    if config.data.kind == "corpus":
+        from ..text.tokenizers import set_cache_dir as set_tokenizer_cache
+
+        set_tokenizer_cache(folder)
 
 
 def _neural(config: ExperimentConfig) -> bool:
