@@ -1,0 +1,78 @@
+"""``generator.kind: ngram`` — an interpolated modified Kneser–Ney n-gram language model.
+
+λ (``bias``) is the sampling temperature of ``decoding: sample`` (``p_i ∝ p_i^{1/λ}``; λ = 1
+samples the model exactly, smaller is more mode-seeking). ``top_k``, ``top_p`` and the
+repetition penalty apply on top; ``decoding: greedy | beam`` draw the first token and search
+the rest deterministically, and need λ = 1. The model and the decoding rules are documented in
+:mod:`autophagy.text.ngram` (pure NumPy, imported only when a generator is built).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, PositiveInt, model_validator
+
+from .._validation import check
+from ..registry import register
+from .base import GeneratorConfig
+
+
+class NGramConfig(GeneratorConfig):
+    """``generator: {kind: ngram, order, discount, decoding, top_k, top_p, beam_size, repetition_penalty, bias}``.
+
+    Attributes:
+        order: n of the n-gram (each token conditions on the ``order - 1`` previous ones).
+        discount: ``modified_kn`` (Chen & Goodman's D1, D2, D3+ per order) or ``kn`` (one D).
+        decoding: ``sample`` (temperature λ), ``greedy`` or ``beam`` (deterministic after a
+            sampled first token; λ must be 1).
+        top_k: sample among the k most probable tokens only (null: all).
+        top_p: nucleus sampling mass in (0, 1] (1: no truncation).
+        beam_size: hypotheses kept by ``decoding: beam``.
+        repetition_penalty: θ >= 1; tokens already in the sequence have their probability
+            divided by θ before renormalising (1: off).
+    """
+
+    #: the data this generator models (see autophagy.config.data_modality): token sequences.
+    modality: ClassVar[str] = "text"
+    kind: Literal["ngram"] = "ngram"
+    order: PositiveInt = 3
+    discount: Literal["modified_kn", "kn"] = "modified_kn"
+    decoding: Literal["sample", "greedy", "beam"] = "sample"
+    top_k: PositiveInt | None = None
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    beam_size: PositiveInt = 4
+    repetition_penalty: float = Field(default=1.0, ge=1.0)
+
+    @model_validator(mode="after")
+    def _deterministic_decoding_has_no_temperature(self) -> NGramConfig:
+        check(
+            self.decoding == "sample" or self.bias == 1.0,
+            "generator.bias",
+            f"1 with generator.decoding {self.decoding!r} (λ is the temperature of decoding 'sample'; "
+            "greedy and beam search are deterministic)",
+            self.bias,
+        )
+        return self
+
+
+@register(
+    "generator",
+    "ngram",
+    "interpolated modified Kneser-Ney n-gram LM (NumPy); λ = sampling temperature",
+    NGramConfig,
+)
+def build(config: NGramConfig, source: Any = None) -> Any:
+    from ..text.ngram import NGramLM
+
+    return NGramLM(
+        vocab_size=source.vocab_size,
+        seq_len=source.seq_len,
+        order=config.order,
+        discount=config.discount,
+        decoding=config.decoding,
+        top_k=config.top_k,
+        top_p=config.top_p,
+        beam_size=config.beam_size,
+        repetition_penalty=config.repetition_penalty,
+    )
