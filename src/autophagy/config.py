@@ -232,7 +232,7 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
     generator.kind 'gaussian' fitted by mle/unbiased on whole groups of samples; Ledoit-Wolf
     shrinkage, used below dim + 1 samples, is sampled only) and the linear-regression one
     (data.kind 'linear', generator.kind 'linear_ridge': Gram matrices and Xᵀy, any α >= 0,
-    minimum-norm least squares below dim rows). Neither runs ``accumulate_subsample`` (a random
+    minimum-norm least squares below dim rows). Neither runs ``accumulate_subsample`` or ``keep_original`` (a random
     subset of a pool is not a function of the pool's statistics).
     """
     needs = EXACT_PAIRS.get(config.data.kind)
@@ -240,8 +240,8 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
         return f"data.kind is {config.data.kind!r}; the exact engines need one of {sorted(EXACT_PAIRS)}"
     if config.generator.kind != needs:
         return f"generator.kind is {config.generator.kind!r}; the exact engine for data.kind {config.data.kind!r} needs {needs!r}"
-    if config.loop.kind == "accumulate_subsample":
-        return "a random subset of the pool (loop.kind 'accumulate_subsample') has no exact law"
+    if config.loop.kind in ("accumulate_subsample", "keep_original"):
+        return f"a subset of a pool or of the original data (loop.kind {config.loop.kind!r}) has no exact law"
     if config.data.kind == "gaussian":
         dim = config.data.dim  # type: ignore[attr-defined]
         if min(config.loop.train_sizes(config.generations)) < dim + 1:

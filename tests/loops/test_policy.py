@@ -22,7 +22,7 @@ class Stamp:
 
 SOURCE = GaussianSource(np.full(2, -100.0), np.eye(2) * 1e-6)  # real rows sit near -100
 
-LOOPS = st.sampled_from(["fully_synthetic", "augment", "fresh", "accumulate", "accumulate_subsample", "mixed"])
+LOOPS = st.sampled_from(["fully_synthetic", "augment", "fresh", "accumulate", "accumulate_subsample", "mixed", "keep_original"])
 
 
 @st.composite
@@ -32,6 +32,8 @@ def loop_configs(draw):
     loop = {"kind": kind, "synthetic_from": draw(st.sampled_from(["last", "all"]))}
     if kind == "mixed":
         loop |= {"n_fixed": draw(st.integers(0, 30)), "n_fresh": draw(size), "n_synthetic": draw(st.integers(0, 30))}
+    elif kind == "keep_original":
+        loop |= {"n_real": draw(st.integers(3, 30)), "keep": draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])), "resample": draw(st.booleans())}
     else:
         loop |= {"n_real": draw(st.integers(3, 30)), "n_synthetic": draw(size)}
     if kind.startswith("accumulate"):
@@ -68,7 +70,8 @@ def test_sizes_and_provenance(config, seed):
             if plan.subsample is None:
                 assert np.sum(origin == FIXED) == plan.n_fixed
         else:
-            assert np.sum(origin == FIXED) == (plan.n_fixed if plan.use_fixed else 0)
+            fixed = plan.n_fixed if plan.fixed_used is None else min(plan.fixed_used, plan.n_fixed)
+            assert np.sum(origin == FIXED) == (fixed if plan.use_fixed else 0)
             assert np.sum(origin == FRESH) == plan.n_fresh
             assert np.sum(origin > 0) == (plan.n_synthetic if t > 1 else 0)
             if t > 1 and plan.n_synthetic:
@@ -98,3 +101,37 @@ def test_fixed_set_is_reused_and_fresh_is_new():
         state = with_generator(config.loop, state, Stamp(t))
     np.testing.assert_array_equal(fixed_sets[0], fixed_sets[2])
     assert not np.allclose(fresh_sets[0], fresh_sets[1])
+
+
+def test_keep_original_keeps_a_share_of_the_original_data_fixed_or_resampled():
+    """Shumailov et al.'s protocol: D_0 first, then (1 - keep) n synthetic + keep n of D_0."""
+    source = GaussianSource(np.zeros(2), np.eye(2))
+    kept = {}
+    for resample in (False, True):
+        config = load_config(
+            {"data": {"kind": "gaussian", "dim": 2}, "generator": {"kind": "kde"},
+             "loop": {"kind": "keep_original", "n_real": 50, "keep": 0.1, "resample": resample}, "generations": 4}
+        )
+        assert config.loop.n_synthetic == 45 and config.loop.train_sizes(4) == [50, 50, 50, 50]
+        assert config.engine == "sampled"
+        state, rows = LoopState(), []
+        for t in range(1, 5):
+            state, train = step(config.loop, state, source=source, draw=lambda role, t=t: stream(3, t, role), bias=1.0)
+            rows.append(train.x[train.origin == FIXED])
+            state = with_generator(config.loop, state, Stamp(t))
+        original = {tuple(r) for r in rows[0]}
+        assert len(rows[0]) == 50 and all(len(r) == 5 for r in rows[1:])
+        assert all({tuple(r) for r in part} <= original for part in rows[1:])  # always rows of D_0
+        kept[resample] = [frozenset(map(tuple, part)) for part in rows[1:]]
+    assert len(set(kept[False])) == 1  # the same five rows every generation
+    assert len(set(kept[True])) == 3  # a new random five each generation
+
+
+def test_keep_original_has_no_closed_form_moment_recursion():
+    import pytest
+
+    from autophagy.exceptions import InvalidParameterError
+    from autophagy.theory import moment_recursion
+
+    with pytest.raises(InvalidParameterError, match="'loop.kind' parameter must be a loop that trains on whole groups"):
+        moment_recursion({"kind": "keep_original", "n_real": 20, "keep": 0.1}, 3, trace=1.0)

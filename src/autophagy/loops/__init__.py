@@ -9,6 +9,7 @@ from .policy import (
     AugmentConfig,
     FreshConfig,
     FullySyntheticConfig,
+    KeepOriginalConfig,
     LoopConfig,
     LoopState,
     MixedConfig,
@@ -25,6 +26,7 @@ _SUMMARIES = {
     AccumulateConfig: "every generation's data is kept; the pool grows (Gerstgrasser et al. 2024)",
     AccumulateSubsampleConfig: "the pool grows as in accumulate; train on a fixed-size random subset",
     MixedConfig: "n_fixed fixed real + n_fresh fresh real + n_synthetic synthetic per generation",
+    KeepOriginalConfig: "G^1 on the original data, then synthetic + a kept share of it, fixed or resampled (Shumailov et al. 2024)",
 }
 for _config, _summary in _SUMMARIES.items():
     register("loop", _config.model_fields["kind"].default, _summary, _config)(lambda config: config)
@@ -37,6 +39,7 @@ __all__ = [
     "AugmentConfig",
     "FreshConfig",
     "FullySyntheticConfig",
+    "KeepOriginalConfig",
     "LoopConfig",
     "LoopState",
     "MixedConfig",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-from pydantic import NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from .._validation import Model, check
 from ..data.base import DataSource
@@ -41,6 +41,9 @@ class Plan:
         n_synthetic: samples drawn from earlier generators this generation.
         accumulate: keep every earlier training sample in the pool.
         subsample: train on a random subset of this size of the pool (None = all of it).
+        fixed_used: train on this many rows of D_r only (None = all of it): its first rows, or
+            a new random subset each generation when ``resample_fixed``.
+        resample_fixed: draw the ``fixed_used`` rows anew each generation (stream ``subsample``).
     """
 
     n_fixed: int
@@ -49,6 +52,8 @@ class Plan:
     n_synthetic: int
     accumulate: bool = False
     subsample: int | None = None
+    fixed_used: int | None = None
+    resample_fixed: bool = False
 
 
 class LoopConfig(Model):
@@ -81,7 +86,8 @@ class LoopConfig(Model):
                 pool += new
                 size = min(pool, p.subsample) if p.subsample else pool
             else:
-                size = (p.n_fixed if p.use_fixed else 0) + p.n_fresh + p.n_synthetic
+                fixed = p.n_fixed if p.fixed_used is None else min(p.fixed_used, p.n_fixed)
+                size = (fixed if p.use_fixed else 0) + p.n_fresh + p.n_synthetic
             sizes.append(size)
         return sizes
 
@@ -146,6 +152,41 @@ class AccumulateSubsampleConfig(AccumulateConfig):
 
     def plan(self, generation: int) -> Plan:
         return replace(super().plan(generation), subsample=self.train_size)
+
+
+class KeepOriginalConfig(LoopConfig):
+    """Shumailov et al. (2024): G^1 on the original data D_0 (``n_real``); every later G^t on
+    ``n_synthetic`` samples of G^{t-1} plus a share ``keep`` of D_0 (the article: 0 or 10 %) —
+    the same rows every generation, or a new random subset each generation (``resample: true``,
+    the resampling of the original data the article suggests as a mitigation). ``n_synthetic``
+    defaults to (1 - keep)·n_real, so every generation trains on as much data as the first.
+    """
+
+    kind: Literal["keep_original"] = "keep_original"
+    n_real: PositiveInt = 100
+    keep: float = Field(default=0.1, ge=0.0, le=1.0, description="share of D_0 kept in every later generation")
+    resample: bool = False
+    n_synthetic: NonNegativeInt = 90
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_sizes(cls, raw: object) -> object:
+        if isinstance(raw, dict) and raw.get("n_synthetic") is None:
+            n_real = raw.get("n_real", cls.model_fields["n_real"].default)
+            keep = raw.get("keep", cls.model_fields["keep"].default)
+            if isinstance(n_real, int) and isinstance(keep, (int, float)):
+                raw = {**raw, "n_synthetic": max(0, round((1.0 - keep) * n_real))}
+        return raw
+
+    @property
+    def n_kept(self) -> int:
+        """Rows of D_0 in every generation after the first: round(keep · n_real)."""
+        return round(self.keep * self.n_real)
+
+    def plan(self, generation: int) -> Plan:
+        if generation == 1:
+            return Plan(self.n_real, True, 0, 0)
+        return Plan(self.n_real, self.n_kept > 0, 0, self.n_synthetic, fixed_used=self.n_kept, resample_fixed=self.resample)
 
 
 class MixedConfig(LoopConfig):
@@ -248,8 +289,12 @@ def step(
         parts.append(state.pool)
         origins.append(state.pool_origin if state.pool_origin is not None else np.empty(0, int))
     elif plan.use_fixed and fixed is not None:
-        parts.append(fixed)
-        origins.append(np.full(len(fixed), FIXED))
+        part = fixed
+        if plan.fixed_used is not None and plan.fixed_used < len(fixed):
+            rows = np.sort(draw("subsample").choice(len(fixed), size=plan.fixed_used, replace=False)) if plan.resample_fixed else slice(plan.fixed_used)
+            part = fixed[rows]
+        parts.append(part)
+        origins.append(np.full(len(part), FIXED))
     if plan.n_fresh:
         parts.append(source.sample(plan.n_fresh, rng=draw("real_fresh")))
         origins.append(np.full(plan.n_fresh, FRESH))

@@ -64,7 +64,7 @@ def _curve(text: str) -> MomentCurve | None:
     from ..config import build_source, load_config
 
     config = load_config(json.loads(text))
-    if config.data.kind != "gaussian" or config.generator.kind != "gaussian":
+    if config.data.kind != "gaussian" or config.generator.kind != "gaussian" or config.loop.kind == "keep_original":
         return None
     if min(config.loop.train_sizes(config.generations)) < config.data.dim + 1:  # type: ignore[attr-defined]
         return None  # Ledoit-Wolf shrinkage somewhere: no closed form

@@ -210,6 +210,7 @@ def moment_recursion(
     mean_sq, cov_tr = np.empty(generations), np.empty(generations)
     for t in range(1, generations + 1):
         plan: Plan = config.plan(t)
+        check(plan.fixed_used is None, "loop.kind", "a loop that trains on whole groups (a kept subset of the original data has no closed form here)", config.kind)
         if not fixed_drawn and plan.n_fixed:
             fixed, fixed_drawn = book.real(plan.n_fixed), True
         used: list[int] = []
