@@ -348,6 +348,12 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
             check(data == "text", "metrics", f"free of {name!r} unless data.kind is 'grammar' or 'corpus'", name)
         if name in NEEDS_TEXT_TRUTH:
             check(hasattr(source, "log_prob"), "metrics", f"free of {name!r} unless the text's exact law is known (data.kind 'grammar')", name)
+    from .metrics.text_embedding import TEXT_EMBEDDING_METRICS
+
+    if set(TEXT_EMBEDDING_METRICS) & set(config.metrics):  # the sentence-embedding model: fail now, not after a fit
+        from .text.embeddings import check_installed
+
+        check_installed()
     if data == "text" and hasattr(source, "chunks"):
         held_out = len(source.chunks["test"])
         check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} test chunks (data.split, data.seq_len)", config.eval.n_samples)

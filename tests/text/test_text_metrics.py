@@ -190,7 +190,9 @@ def test_text_metric_names_are_registered_and_listed():
     assert NEEDS_TEXT <= registered
     assert NEEDS_TEXT_TRUTH <= NEEDS_TEXT
     assert set(TEXT_METRICS) <= NEEDS_TEXT and not set(TEXT_METRICS) & NEEDS_TEXT_TRUTH
-    assert set(TEXT_METRICS) | NEEDS_TEXT_TRUTH == NEEDS_TEXT
+    from autophagy.metrics.text_embedding import TEXT_EMBEDDING_METRICS
+
+    assert set(TEXT_METRICS) | NEEDS_TEXT_TRUTH | set(TEXT_EMBEDDING_METRICS) == NEEDS_TEXT
 
 
 def test_eval_config_text_keys():

@@ -125,10 +125,13 @@ NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 NEEDS_IMAGES = {"fid", "class_entropy", "class_frequency", "classifier_accuracy"}
 
 #: Names that need a text source (token-id sequences) and a language-model generator
-#: (``log_prob``/``token_log_probs``); see :mod:`autophagy.metrics.text`.
+#: (``log_prob``/``token_log_probs``); see :mod:`autophagy.metrics.text`. The ``text_*`` ones
+#: need only the source's ``decode`` (and the extra 'text'), and are never computed by default.
 NEEDS_TEXT = {
     "perplexity_real", "sample_perplexity", "true_perplexity", "kl_to_truth", "impossible_rate",
     "tail_mass", "tail_probability", "vocab_coverage", "distinct_n", "repetition_rate",
+    # in a sentence-embedding space (extra 'text'; see :mod:`autophagy.metrics.text_embedding`)
+    "text_frechet", "text_precision", "text_recall", "text_density", "text_coverage",
 }
 #: Of those, the ones that need the text's exact law (a source with ``log_prob``: data.kind 'grammar').
 NEEDS_TEXT_TRUTH = {"true_perplexity", "kl_to_truth", "impossible_rate"}

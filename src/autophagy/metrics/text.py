@@ -41,7 +41,9 @@ from ..text import metrics as tm
 from .evaluate import EvalContext, metric
 
 #: The text metrics a text run computes by default (those that need the exact law of the
-#: text, ``NEEDS_TEXT_TRUTH``, are added for the grammar source only).
+#: text, ``NEEDS_TEXT_TRUTH``, are added for the grammar source only). The sentence-embedding
+#: metrics (``text_frechet``, ``text_precision``...; :mod:`autophagy.metrics.text_embedding`)
+#: need the extra 'text' and seconds per generation: a config lists them explicitly.
 TEXT_METRICS = [
     "perplexity_real",
     "sample_perplexity",
