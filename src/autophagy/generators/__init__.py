@@ -1,6 +1,6 @@
 """Generator families (models in the loop)."""
 
-from . import ddpm, gan, gaussian, gmm, kde, kernel, ngram, ridge, vae
+from . import ddpm, gan, gaussian, gmm, kde, kernel, ngram, ridge, transformer, vae
 from .base import Generator, GeneratorConfig
 from .gaussian import GaussianGenerator
 from .gmm import GMMGenerator
