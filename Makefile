@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_regression_chain.py
 	$(BIN)/python benchmarks/bench_phase_diagram.py
 	$(BIN)/python benchmarks/bench_ngram.py
+	$(BIN)/python benchmarks/bench_transformer.py
 	$(BIN)/python benchmarks/bench_neural.py
 
 clean:
