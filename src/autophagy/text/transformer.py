@@ -51,6 +51,7 @@ from ..neural.base import (
     seeded_global,
 )
 from . import decoding
+from ._hf import quiet_transformers
 
 torch = require_torch()
 F = torch.nn.functional
@@ -62,21 +63,6 @@ def _no_dropout(config: Any) -> Any:
         if "drop" in key.lower() and isinstance(value, float):
             setattr(config, key, 0.0)
     return config
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence transformers' progress bars and notices (once per generation, they flood a log)."""
-    hf = transformers.utils.logging
-    verbosity, bars = hf.get_verbosity(), hf.is_progress_bar_enabled()
-    hf.set_verbosity_error()
-    hf.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf.set_verbosity(verbosity)
-        if bars:
-            hf.enable_progress_bar()
 
 
 @contextlib.contextmanager
@@ -185,7 +171,7 @@ class TransformerLM:
         """A new network: a checkpoint's weights (``weights``) or random ones drawn from ``rng``."""
         cfg, arch = self.config, copy.deepcopy(self._arch)  # resizing edits a model's config
         auto = transformers.AutoModelForCausalLM
-        with seeded_global(rng), _quiet():
+        with seeded_global(rng), quiet_transformers():
             if cfg.pretrained is None:
                 net = transformers.GPT2LMHeadModel(arch)
             else:
