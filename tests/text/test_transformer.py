@@ -360,3 +360,36 @@ def test_missing_transformers_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(MissingExtraError, match=r"autophagy\[text\]"):
         get("generator", "transformer").build(TransformerConfig(), SimpleNamespace(vocab_size=V, seq_len=L))
+
+
+def test_position_probs_are_next_token_probs_of_every_prefix(trained, data):
+    x = data[1][:5]
+    every = trained.position_probs(x)
+    assert every.shape == (5, L, V)
+    for t in range(L):
+        np.testing.assert_allclose(every[:, t], trained.next_token_probs(x[:, :t]), rtol=0, atol=1e-5)
+
+
+def test_tail_probability_takes_the_one_pass_path_with_the_same_value(trained, data):
+    """The metric's fast path (position_probs) equals its prefix-by-prefix path."""
+    from autophagy.metrics.evaluate import EvalConfig, EvalContext, evaluate
+
+    class Source:
+        vocab_size, seq_len = V, L
+
+        def token_counts(self):
+            return np.arange(1, V + 1, dtype=float)  # the low ids are the rare ones
+
+    class PrefixOnly:  # the same model without position_probs
+        def __init__(self, lm):
+            self.lm = lm
+
+        def next_token_probs(self, prefix):
+            return self.lm.next_token_probs(prefix)
+
+    x = data[1][:20]
+    settings = EvalConfig(n_samples=20, rare_threshold=0.02)
+    fast = evaluate(["tail_probability"], EvalContext(x, x, trained, 1.0, Source(), settings, np.random.default_rng(0)))
+    slow = evaluate(["tail_probability"], EvalContext(x, x, PrefixOnly(trained), 1.0, Source(), settings, np.random.default_rng(0)))
+    assert 0 < fast["tail_probability"] < 1
+    assert fast["tail_probability"] == pytest.approx(slow["tail_probability"], rel=1e-5)

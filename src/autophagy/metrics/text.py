@@ -147,8 +147,14 @@ def _tail_probability(ctx: EvalContext) -> float:
         return tm.tail_token_share(ctx.fake, rare)
     ids = np.rint(ctx.fake).astype(np.int64)
     n, length = ids.shape
-    block = max(1, _BLOCK_ENTRIES // len(rare))
     total = 0.0
+    if hasattr(ctx.generator, "position_probs"):  # every position of a block of rows in one pass
+        block = max(1, _BLOCK_ENTRIES // (len(rare) * length))
+        for start in range(0, n, block):
+            probs = ctx.generator.position_probs(ids[start : start + block])  # (rows, L, V)
+            total += tm.tail_probability_mass(probs.reshape(-1, len(rare)), rare) * probs.shape[0] * length
+        return total / (n * length)
+    block = max(1, _BLOCK_ENTRIES // len(rare))
     for t in range(length):
         for start in range(0, n, block):
             rows = ids[start : start + block, :t]

@@ -296,6 +296,17 @@ class TransformerLM:
             logits = self._logits(self.net_, inputs)[:, -1].float()
         return logits.softmax(dim=-1).cpu().numpy().astype(np.float64)
 
+    def position_probs(self, x: np.ndarray) -> np.ndarray:
+        """p(· | BOS, x_<t) over the V ids at every position t of each row of ``x`` (n, L):
+        (n, L, V), from one forward pass (``next_token_probs`` on every prefix, L times cheaper)."""
+        check_fitted(self, "net_")
+        ids = self._tokens(x, "x")
+        bos = torch.full((len(ids), 1), self.bos, dtype=torch.int64, device=self.device)
+        inputs = torch.cat([bos, ids[:, :-1]], dim=1)
+        with torch.no_grad():
+            logits = self._logits(self.net_, inputs).float()
+        return logits.softmax(dim=-1).cpu().numpy().astype(np.float64)
+
     # ----------------------------------------------------------------------------- sampling
 
     def sample(self, n: int, *, rng: np.random.Generator, bias: float = 1.0) -> np.ndarray:
