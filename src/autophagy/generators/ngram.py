@@ -9,16 +9,15 @@ the rest deterministically, and need λ = 1. The model and the decoding rules ar
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import PositiveInt
 
-from .._validation import check
 from ..registry import register
-from .base import GeneratorConfig
+from .decoding import DecodingConfig
 
 
-class NGramConfig(GeneratorConfig):
+class NGramConfig(DecodingConfig):
     """``generator: {kind: ngram, order, discount, decoding, top_k, top_p, beam_size, repetition_penalty, bias}``.
 
     Attributes:
@@ -33,27 +32,10 @@ class NGramConfig(GeneratorConfig):
             divided by θ before renormalising (1: off).
     """
 
-    #: the data this generator models (see autophagy.config.data_modality): token sequences.
-    modality: ClassVar[str] = "text"
     kind: Literal["ngram"] = "ngram"
     order: PositiveInt = 3
     discount: Literal["modified_kn", "kn"] = "modified_kn"
-    decoding: Literal["sample", "greedy", "beam"] = "sample"
-    top_k: PositiveInt | None = None
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     beam_size: PositiveInt = 4
-    repetition_penalty: float = Field(default=1.0, ge=1.0)
-
-    @model_validator(mode="after")
-    def _deterministic_decoding_has_no_temperature(self) -> NGramConfig:
-        check(
-            self.decoding == "sample" or self.bias == 1.0,
-            "generator.bias",
-            f"1 with generator.decoding {self.decoding!r} (λ is the temperature of decoding 'sample'; "
-            "greedy and beam search are deterministic)",
-            self.bias,
-        )
-        return self
 
 
 @register(

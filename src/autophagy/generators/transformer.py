@@ -33,6 +33,7 @@ from .._validation import check
 from ..exceptions import MissingExtraError
 from ..neural.config import NeuralConfig
 from ..registry import register
+from .decoding import DecodingConfig
 
 #: The one line a user without Hugging Face transformers sees.
 INSTALL_HINT = "pip install 'autophagy[text]'"
@@ -54,7 +55,7 @@ def check_pretrained(path: str | None, key: str = "generator.pretrained") -> Non
     check((where / "config.json").is_file(), key, allowed, path)
 
 
-class TransformerConfig(NeuralConfig):
+class TransformerConfig(NeuralConfig, DecodingConfig):
     """``generator: {kind: transformer, pretrained, n_layer, n_head, n_embd, init, decoding, ...}``.
 
     Plus :class:`NeuralConfig`'s keys (``device``, ``steps``, ``batch_size``, ``lr``,
@@ -109,21 +110,9 @@ class TransformerConfig(NeuralConfig):
     weight_decay: float = Field(default=0.0, ge=0.0)
     grad_clip: PositiveFloat | None = 1.0
     eval_batch: PositiveInt = Field(default=256, description="sequences sampled or scored per forward batch")
-    decoding: Literal["sample", "greedy", "beam"] = "sample"
-    top_k: PositiveInt | None = None
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    beam_size: PositiveInt = 5
-    repetition_penalty: float = Field(default=1.0, ge=1.0)
 
     @model_validator(mode="after")
     def _consistent(self) -> "TransformerConfig":
-        check(
-            self.decoding == "sample" or self.bias == 1.0,
-            "generator.bias",
-            f"1 with generator.decoding {self.decoding!r} (λ is the temperature of decoding 'sample'; "
-            "greedy and beam search are deterministic)",
-            self.bias,
-        )
         allowed = f"a multiple of generator.n_head = {self.n_head}"
         check(self.n_embd % self.n_head == 0, "generator.n_embd", allowed, self.n_embd)
         check(
