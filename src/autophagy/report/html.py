@@ -657,61 +657,48 @@ def _charts_section(charts: Sequence[tuple[str, Path, Any]]) -> str:
     return "".join(parts)
 
 
-def _snapshots_section(snapshots: Sequence[tuple[str, str, Path]]) -> str:
-    if not snapshots:
+def _figures_section(heading: str, intro: str, figures: Sequence[tuple[str, str, Path]]) -> str:
+    """A page section: ``heading``, an ``intro`` paragraph (trusted HTML), then one captioned
+    figure per (alt text, caption, PNG) — user strings escaped; empty without figures."""
+    if not figures:
         return ""
-    parts = [
-        "<section><h2>Samples</h2><p>First repeat of each setting: real data, then the "
-        "first, middle and last generation (points on equal axes; images one row per class "
-        "when labelled).</p>"
-    ]
-    for label, title, png in snapshots:
-        parts.append(
-            f'<figure><img src="{_data_uri(png)}" alt="{_e(title)}">'
-            f"<figcaption>{_e(label)}</figcaption></figure>"
-        )
+    parts = [f"<section><h2>{heading}</h2><p>{intro}</p>"]
+    for alt, caption, png in figures:
+        parts.append(f'<figure><img src="{_data_uri(png)}" alt="{_e(alt)}"><figcaption>{_e(caption)}</figcaption></figure>')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _snapshots_section(snapshots: Sequence[tuple[str, str, Path]]) -> str:
+    intro = (
+        "First repeat of each setting: real data, then the first, middle and last generation "
+        "(points on equal axes; images one row per class when labelled)."
+    )
+    return _figures_section("Samples", intro, [(title, label, png) for label, title, png in snapshots])
 
 
 def _classes_section(histograms: Sequence[tuple[str, Path]]) -> str:
-    if not histograms:
-        return ""
-    parts = [
-        "<section><h2>Class frequencies</h2><p>Share of generated images the feature classifier "
-        "assigns to each class (metrics <code>class_frequency_k</code>), mean over repeats with "
-        "a 95 % band, at the first, middle and last generation; the dashed line is the uniform "
-        "share 1/K. Bars piling up on a few classes mean class collapse.</p>"
-    ]
-    for label, png in histograms:
-        parts.append(
-            f'<figure><img src="{_data_uri(png)}" alt="{_e(label)}: class shares">'
-            f"<figcaption>{_e(label)}</figcaption></figure>"
-        )
-    parts.append("</section>")
-    return "".join(parts)
+    intro = (
+        "Share of generated images the feature classifier assigns to each class (metrics "
+        "<code>class_frequency_k</code>), mean over repeats with a 95 % band, at the first, middle "
+        "and last generation; the dashed line is the uniform share 1/K. Bars piling up on a few "
+        "classes mean class collapse."
+    )
+    return _figures_section("Class frequencies", intro, [(f"{label}: class shares", label, png) for label, png in histograms])
 
 
 def _perplexity_section(perplexities: Sequence[tuple[str, Path]]) -> str:
-    if not perplexities:
-        return ""
-    parts = [
-        "<section><h2>Perplexity of generated text under generation 1</h2><p>First repeat of "
-        "each setting: the perplexity of every generated sample under the generation-1 model "
-        "(<code>samples/sample_perplexity/</code>), one histogram per generation, light (early) "
-        "to dark (late), on shared bins of equal width in log-perplexity; triangles on the top "
-        f"edge mark each generation's median. Up to {MAX_HISTOGRAMS} generations are drawn, "
-        f"else {N_HISTOGRAMS} evenly spaced ones. In a collapsing loop the samples pile up at "
-        "low perplexity (text the first model already found likely) while a tail of improbable "
-        "samples appears (Shumailov et al., 2024).</p>"
-    ]
-    for label, png in perplexities:
-        parts.append(
-            f'<figure><img src="{_data_uri(png)}" alt="{_e(label)}: per-sample perplexity">'
-            f"<figcaption>{_e(label)}</figcaption></figure>"
-        )
-    parts.append("</section>")
-    return "".join(parts)
+    intro = (
+        "First repeat of each setting: the perplexity of every generated sample under the "
+        "generation-1 model (<code>samples/sample_perplexity/</code>), one histogram per "
+        "generation, light (early) to dark (late), on shared bins of equal width in "
+        "log-perplexity; triangles on the top edge mark each generation's median. Up to "
+        f"{MAX_HISTOGRAMS} generations are drawn, else {N_HISTOGRAMS} evenly spaced ones. In a "
+        "collapsing loop the samples pile up at low perplexity (text the first model already "
+        "found likely) while a tail of improbable samples appears (Shumailov et al., 2024)."
+    )
+    figures = [(f"{label}: per-sample perplexity", label, png) for label, png in perplexities]
+    return _figures_section("Perplexity of generated text under generation 1", intro, figures)
 
 
 def _texts_section(texts: Sequence[TextExamples]) -> str:
@@ -737,13 +724,8 @@ def _texts_section(texts: Sequence[TextExamples]) -> str:
 
 
 def _sweeps_section(sweeps: Sequence[tuple[str, Path]]) -> str:
-    if not sweeps:
-        return ""
-    parts = ["<section><h2>Across the swept values</h2><p>Mean over repeats with a 95 % band.</p>"]
-    for title, png in sweeps:
-        parts.append(f'<figure><img src="{_data_uri(png)}" alt="{_e(title)}"><figcaption>{_e(title)}</figcaption></figure>')
-    parts.append("</section>")
-    return "".join(parts)
+    figures = [(title, title, png) for title, png in sweeps]
+    return _figures_section("Across the swept values", "Mean over repeats with a 95 % band.", figures)
 
 
 def render_page(
