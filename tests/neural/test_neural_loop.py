@@ -11,6 +11,7 @@ import pytest
 import autophagy
 from autophagy.exceptions import CorruptRunError, RunConflictError
 from autophagy.store.checkpoint import WEIGHT_KEY, checkpoint_path, load_checkpoint, save_checkpoint
+from ..interrupt import Stop, metric_values, stop_after
 
 
 def vae_config(**changes):
@@ -33,29 +34,13 @@ def vae_config(**changes):
     return config
 
 
-class Stop(KeyboardInterrupt):
-    """Raised by a progress callback to interrupt a run after some generation."""
-
-
-def _stop_after(generation):
-    def progress(info):
-        if info["generation"] == generation:
-            raise Stop
-
-    return progress
-
-
-def _values(result):
-    return result.metrics.sort_values(["seed", "generation", "metric"])["value"].to_numpy()
-
-
 def test_same_config_same_metrics_and_rows_per_generation():
     a, b = autophagy.run(vae_config(), out=None), autophagy.run(vae_config(), out=None)
-    np.testing.assert_array_equal(_values(a), _values(b))
+    np.testing.assert_array_equal(metric_values(a), metric_values(b))
     assert sorted(a.metrics["generation"].unique()) == [1, 2, 3]
     assert np.isfinite(a.metrics["value"]).all()
     other = autophagy.run(vae_config(seed=4), out=None)
-    assert not np.array_equal(_values(a), _values(other))
+    assert not np.array_equal(metric_values(a), metric_values(other))
 
 
 @pytest.mark.parametrize("init", ["scratch", "warm_start"])
@@ -63,9 +48,9 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path, init):
     config = vae_config(**{"generator.init": init})
     whole = autophagy.run(config, out=tmp_path / "whole")
     with pytest.raises(Stop):
-        autophagy.run(config, out=tmp_path / "cut", progress=_stop_after(2))
+        autophagy.run(config, out=tmp_path / "cut", progress=stop_after(2))
     resumed = autophagy.run(config, out=tmp_path / "cut")
-    np.testing.assert_array_equal(_values(resumed), _values(whole))
+    np.testing.assert_array_equal(metric_values(resumed), metric_values(whole))
     run_dir = resumed.path
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["gen-0001.pt", "gen-0002.pt", "gen-0003.pt"]
     with np.load(run_dir / "state.npz") as state:  # the weights live in the checkpoints only
@@ -79,13 +64,13 @@ def test_warm_start_continues_from_the_previous_generator():
     warm = autophagy.run(vae_config(**{"generator.init": "warm_start"}), out=None)
     first = lambda r: r.metrics[r.metrics["generation"] == 1]["value"].to_numpy()  # noqa: E731
     np.testing.assert_array_equal(first(scratch), first(warm))  # generation 1 has no predecessor
-    assert not np.array_equal(_values(scratch), _values(warm))
+    assert not np.array_equal(metric_values(scratch), metric_values(warm))
 
 
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):
     config, other = vae_config(), vae_config(seed=11)
     with pytest.raises(Stop):
-        mine = autophagy.run(config, out=tmp_path, progress=_stop_after(2))
+        mine = autophagy.run(config, out=tmp_path, progress=stop_after(2))
     theirs = autophagy.run(other, out=tmp_path)
     run_dir = tmp_path / config["name"] / autophagy.load_config(config).run_id()
     shutil.copyfile(checkpoint_path(theirs.path, 2), checkpoint_path(run_dir, 2))
@@ -96,7 +81,7 @@ def test_a_checkpoint_of_another_config_is_refused(tmp_path):
 def test_a_missing_checkpoint_is_a_clear_error(tmp_path):
     config = vae_config()
     with pytest.raises(Stop):
-        autophagy.run(config, out=tmp_path, progress=_stop_after(1))
+        autophagy.run(config, out=tmp_path, progress=stop_after(1))
     run_dir = tmp_path / config["name"] / autophagy.load_config(config).run_id()
     os.remove(checkpoint_path(run_dir, 1))
     with pytest.raises(CorruptRunError, match="checkpoint of generation 1 is missing"):

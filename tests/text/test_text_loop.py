@@ -7,6 +7,7 @@ import pytest
 
 import autophagy
 from autophagy.exceptions import InvalidParameterError
+from ..interrupt import Stop, metric_values, stop_after
 
 
 def text_config(**loop):
@@ -21,25 +22,9 @@ def text_config(**loop):
     }
 
 
-class Stop(KeyboardInterrupt):
-    pass
-
-
-def _stop_after(generation):
-    def progress(info):
-        if info["generation"] == generation:
-            raise Stop
-
-    return progress
-
-
-def _values(result):
-    return result.metrics.sort_values(["seed", "generation", "metric"])["value"].to_numpy()
-
-
 def test_default_text_metrics_and_determinism():
     a, b = autophagy.run(text_config(), out=None), autophagy.run(text_config(), out=None)
-    np.testing.assert_array_equal(_values(a), _values(b))
+    np.testing.assert_array_equal(metric_values(a), metric_values(b))
     names = set(a.metrics["metric"])
     expected = {"perplexity_real", "sample_perplexity", "kl_to_truth", "true_perplexity", "tail_mass", "repetition_rate",
                 "distinct_n_1", "distinct_n_2", "distinct_n_3", "vocab_coverage", "impossible_rate", "tail_probability"}
@@ -52,9 +37,9 @@ def test_resume_keeps_the_reference_model_and_saves_perplexities(tmp_path):
     config = text_config(resample=True)
     whole = autophagy.run(config, out=tmp_path / "whole")
     with pytest.raises(Stop):
-        autophagy.run(config, out=tmp_path / "cut", progress=_stop_after(2))
+        autophagy.run(config, out=tmp_path / "cut", progress=stop_after(2))
     resumed = autophagy.run(config, out=tmp_path / "cut")
-    np.testing.assert_array_equal(_values(resumed), _values(whole))  # the generation-1 model came back from the state
+    np.testing.assert_array_equal(metric_values(resumed), metric_values(whole))  # the generation-1 model came back from the state
     with np.load(resumed.path / "state.npz") as state:
         assert any(key.startswith("s5/gref/") for key in state.files)
     folder = resumed.path / "samples" / "sample_perplexity"
