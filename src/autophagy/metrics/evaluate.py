@@ -99,7 +99,8 @@ class EvalContext:
 
 
 def make_context(
-    real: np.ndarray, fake: np.ndarray, generator: Any, bias: float, source: DataSource, config: EvalConfig, rng: np.random.Generator
+    real: np.ndarray, fake: np.ndarray, generator: Any, bias: float, source: DataSource, config: EvalConfig,
+    rng: np.random.Generator, reference: Any = None,
 ) -> EvalContext:
     """The context of one generation's metrics. For labelled images (rows [pixels, label], a
     source with ``image_shape``) ``real``/``fake`` become the pixels (n, C·H·W) and the labels
@@ -108,8 +109,9 @@ def make_context(
         return EvalContext(
             real[:, :-1], fake[:, :-1], generator, bias, source, config, rng,
             real_labels=np.rint(real[:, -1]).astype(np.int64), fake_labels=np.rint(fake[:, -1]).astype(np.int64),
+            reference=reference,
         )
-    return EvalContext(real, fake, generator, bias, source, config, rng)
+    return EvalContext(real, fake, generator, bias, source, config, rng, reference=reference)
 
 
 MetricFn = Callable[[EvalContext], float]

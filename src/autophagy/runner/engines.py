@@ -81,6 +81,10 @@ class _Rows:
 class Engine(Protocol):
     """Advances all repeats of one run, generation by generation."""
 
+    #: arrays the metrics of the last generation stored for the report (name -> array; the
+    #: runner saves them per generation), e.g. every sample's perplexity.
+    artifacts: dict[str, np.ndarray]
+
     def real_snapshot(self) -> np.ndarray:
         """Held-out real samples of the first repeat (the report's reference scatter)."""
         ...
@@ -177,9 +181,7 @@ class SampledEngine:
         self.source = build_source(config)
         self.keep_reference = bool(NEEDS_REFERENCE & set(config.metrics))
         self.repeats = [self._restore(seed, saved) for seed in _seeds(config)]
-        #: arrays the metrics of the first repeat stored for the report at the last generation
-        #: (e.g. every sample's perplexity); the runner saves them per generation.
-        self.artifacts: dict[str, np.ndarray] = {}
+        self.artifacts: dict[str, np.ndarray] = {}  # the first repeat's
 
     def real_snapshot(self) -> np.ndarray:
         return self.repeats[0].holdout[: self.config.eval.snapshot_size]
@@ -227,12 +229,10 @@ class SampledEngine:
         rep.state = with_generator(config.loop, state, generator)
         if self.keep_reference and rep.reference is None:
             rep.reference = generator
-        ctx = make_context(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"))
-        if self.keep_reference:
-            ctx.reference = rep.reference
+        ctx = make_context(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"), rep.reference)
         values = evaluate(names, ctx)
         if rep is self.repeats[0]:
-            self.artifacts = dict(getattr(ctx, "artifacts", {}))
+            self.artifacts = ctx.artifacts
         degenerate = float(not all(math.isfinite(v) for v in values.values()))
         return {**values, **train.info, "degenerate": degenerate}, fake
 
@@ -304,6 +304,7 @@ class ExactEngine:
         self._moment_columns = [(j, MOMENT_METRICS[n]) for j, n in enumerate(config.metrics) if n in MOMENT_METRICS]
         self._sample_columns = [j for j, n in enumerate(config.metrics) if n not in MOMENT_METRICS]
         self.state = ExactState() if saved is None else _restore_exact(saved)
+        self.artifacts: dict[str, np.ndarray] = {}
 
     def real_snapshot(self) -> np.ndarray:
         return self._per_repeat.real_snapshot()
@@ -399,6 +400,7 @@ class LinearExactEngine:
         self._per_repeat = _PerRepeat(config, self.source, self.seeds)
         self._rows = _Rows(self.seeds)
         self.state = linear.LinearState() if saved is None else _restore_linear(saved)
+        self.artifacts: dict[str, np.ndarray] = {}
         loop, dim = config.loop, self.truth.w0.shape[0]
         # the least-squares shortcut: one group per generation, α = 0, only test_error/param_error
         self.shortcut = (

@@ -121,7 +121,7 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
         if want and fake is not None:
             store.save_samples(f"gen-{t:04d}", fake)  # type: ignore[union-attr]
         if store is not None:
-            for name, array in getattr(engine, "artifacts", {}).items():
+            for name, array in engine.artifacts.items():
                 store.save_samples(f"{name}/gen-{t:04d}", array)
         pending.append((t, block))
         if store is not None:
