@@ -221,7 +221,11 @@ def default_metrics(source: Any) -> list[str]:
     if hasattr(source, "vocab_size"):  # token sequences; the exact law of a grammar adds its metrics
         from .metrics.text import TEXT_METRICS
 
-        return TEXT_METRICS + (TEXT_TRUTH_METRICS if hasattr(source, "log_prob") else [])
+        if not hasattr(source, "log_prob"):
+            return TEXT_METRICS
+        # with typos (noise > 0) every token is possible: impossible_rate would be 0 by construction
+        truth = [m for m in TEXT_TRUTH_METRICS if m != "impossible_rate" or not getattr(source, "noise", 0.0)]
+        return TEXT_METRICS + truth
     return DEFAULT_METRICS
 
 

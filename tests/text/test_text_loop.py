@@ -27,8 +27,9 @@ def test_default_text_metrics_and_determinism():
     np.testing.assert_array_equal(metric_values(a), metric_values(b))
     names = set(a.metrics["metric"])
     expected = {"perplexity_real", "sample_perplexity", "kl_to_truth", "true_perplexity", "tail_mass", "repetition_rate",
-                "distinct_n_1", "distinct_n_2", "distinct_n_3", "vocab_coverage", "impossible_rate", "tail_probability"}
+                "distinct_n_1", "distinct_n_2", "distinct_n_3", "vocab_coverage", "tail_probability"}
     assert expected <= names
+    assert "impossible_rate" not in names  # typos make every token possible: a default that could only be 0
     wide = a.wide()
     assert np.isfinite(wide[sorted(expected)].to_numpy()).all()  # typos in the grammar keep KL finite
 
@@ -58,3 +59,9 @@ def test_text_and_model_kinds_must_match():
         autophagy.load_config({"data": {"kind": "gaussian", "dim": 2}, "generator": {"kind": "gaussian"}, "loop": {"kind": "fresh"}, "metrics": ["perplexity_real"]})
     with pytest.raises(InvalidParameterError, match=r"'generator.kind' parameter must be a generator of vectors"):
         autophagy.load_config({"data": {"kind": "gaussian", "dim": 2}, "generator": {"kind": "ngram"}, "loop": {"kind": "fresh"}})
+
+
+def test_a_grammar_without_typos_adds_impossible_rate_by_default():
+    config = text_config()
+    config["data"] = {**config["data"], "noise": 0.0}
+    assert "impossible_rate" in autophagy.load_config(config).metrics
