@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..exceptions import InvalidParameterError
+from ..store.rundir import atomic_write
 from ._torch import generator_from
 from .base import minibatches, seeded_global, torch
 
@@ -220,16 +219,8 @@ def _load_saved(path: Path, shape: tuple[int, int, int], n_classes: int) -> Digi
 
 
 def _save(net: DigitClassifier, path: Path) -> None:
-    """``torch.save`` the state dict to a temporary file beside ``path``, then rename (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(net.state_dict(), stream)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """``torch.save`` the state dict atomically (a temporary file beside ``path``, then rename)."""
+    atomic_write(path, lambda tmp: torch.save(net.state_dict(), tmp))
 
 
 def classifier(source: Any) -> ClassifierFeatures:

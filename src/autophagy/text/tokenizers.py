@@ -26,9 +26,7 @@ defaults to false here, as autophagy runs one thread per process (a user setting
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +35,7 @@ import numpy as np
 
 from .._validation import check
 from ..exceptions import MissingExtraError
+from ..store.rundir import atomic_write_text
 
 #: Id of unknown characters in the ``char`` tokenizer.
 UNK = 0
@@ -154,7 +153,7 @@ def pieces(text: str) -> list[str]:
 
 
 def _hf_tokenizers() -> Any:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # its thread pool stays off: autophagy._threads sets TOKENIZERS_PARALLELISM=false on import
     try:
         import tokenizers
     except ModuleNotFoundError as exc:
@@ -202,14 +201,6 @@ def _load_saved(path: Path) -> BPETokenizer | None:
         return None
 
 
-def _save(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bpe-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.replace(tmp, path)  # atomic: readers never see half a file
-
-
 def train_bpe(text: str, vocab_size: int) -> BPETokenizer:
     """The byte-level BPE of ``text`` with ``vocab_size`` ids: from memory, else from the cache
     directory, else trained. Saved in the cache directory (when one is set) if not there yet,
@@ -224,7 +215,7 @@ def train_bpe(text: str, vocab_size: int) -> BPETokenizer:
     if tokenizer is None:
         tokenizer = BPETokenizer(_hf_tokenizers().Tokenizer.from_str(_train_bpe(text, vocab_size)))
     if path is not None and (trained or not path.is_file()):  # a bad cache file is replaced
-        _save(path, tokenizer.to_json())
+        atomic_write_text(path, tokenizer.to_json())
     _memory[key] = tokenizer
     return tokenizer
 
