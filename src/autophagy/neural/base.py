@@ -130,6 +130,16 @@ def minibatches(n: int, batch_size: int, steps: int, gen: Any) -> Iterator[Any]:
             done += 1
 
 
-def check_finite_loss(loss: Any, family: str) -> None:
+#: Optimiser steps between checks that the training loss is finite: each check waits for the
+#: device, so checking every step would stall a GPU. A non-finite loss poisons the weights, so
+#: the next check (or the one at the last step) still sees it.
+LOSS_CHECK_EVERY = 100
+
+
+def check_finite_loss(loss: Any, family: str, step: int | None = None, steps: int | None = None) -> None:
+    """DegenerateFitError if ``loss`` is not finite; with ``step`` (1-based) of ``steps``, only
+    every :data:`LOSS_CHECK_EVERY` steps and at the last one."""
+    if step is not None and step % LOSS_CHECK_EVERY and step != steps:
+        return
     if not bool(torch.isfinite(loss)):
         raise DegenerateFitError(f"the {family} training loss became non-finite")

@@ -52,8 +52,6 @@ F = torch.nn.functional
 EMA_DECAY = 0.999
 #: Residual blocks of the MLP denoiser.
 MLP_DEPTH = 3
-#: Steps between two checks of the training loss (each check synchronises a GPU; NaN is sticky).
-LOSS_CHECK_EVERY = 100
 
 
 def guided_epsilon(eps_cond: Any, eps_uncond: Any, w: float) -> Any:
@@ -327,8 +325,7 @@ class DDPMGenerator:
             with autocast(device, config.mixed_precision):
                 pred = self.model_(diffusion.noised(batch, t, eps), t, c)
             loss = F.mse_loss(pred.float(), eps)
-            if step % LOSS_CHECK_EVERY == 0 or step == config.steps:
-                check_finite_loss(loss, "ddpm")
+            check_finite_loss(loss, "ddpm", step, config.steps)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

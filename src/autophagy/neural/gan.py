@@ -180,14 +180,14 @@ class GANGenerator:
         opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         losses = []
-        for idx in minibatches(len(images), cfg.batch_size, cfg.steps, gen):
+        for step, idx in enumerate(minibatches(len(images), cfg.batch_size, cfg.steps, gen), start=1):
             c = cond[idx]  # the fakes of a batch take its labels: the training label frequencies
             z = torch.randn((len(idx), cfg.latent_dim), generator=gen, device=self.device)
             with autocast(self.device, cfg.mixed_precision):
                 with torch.no_grad():
                     fake = g.synthesise(g.mapping(z), c)
                 loss_d = discriminator_loss(d, images[idx], fake, c)
-            check_finite_loss(loss_d, "GAN discriminator")
+            check_finite_loss(loss_d, "GAN discriminator", step, cfg.steps)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
@@ -196,7 +196,7 @@ class GANGenerator:
             with autocast(self.device, cfg.mixed_precision):
                 w = g.mapping(z)
                 loss_g = F.softplus(-d(g.synthesise(w, c), c)).mean()
-            check_finite_loss(loss_g, "GAN generator")
+            check_finite_loss(loss_g, "GAN generator", step, cfg.steps)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()

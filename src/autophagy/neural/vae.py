@@ -148,10 +148,10 @@ class VAEGenerator:
         optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         losses = []
         net.train()
-        for idx in minibatches(len(images), cfg.batch_size, cfg.steps, gen):
+        for step, idx in enumerate(minibatches(len(images), cfg.batch_size, cfg.steps, gen), start=1):
             with autocast(self.device, cfg.mixed_precision):
                 loss = net.loss(images[idx], cond[idx], gen, cfg.beta).mean()
-            check_finite_loss(loss, "VAE")
+            check_finite_loss(loss, "VAE", step, cfg.steps)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
