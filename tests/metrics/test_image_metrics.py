@@ -255,3 +255,25 @@ def test_the_config_check_loads_the_feature_network(tmp_path):
     }
     with pytest.raises(InvalidParameterError, match=r"'eval.feature_network'"):
         load_config(config)
+
+
+def test_held_out_real_features_are_embedded_once_per_held_out_set(source, held_out, monkeypatch):
+    """Every generation compares with the same held-out images: they go through the network once."""
+    calls = []
+
+    class Counting:
+        def embed(self, images):
+            calls.append(len(images))
+            return images.reshape(len(images), -1).astype(np.float64)
+
+    net = Counting()
+    monkeypatch.setattr(fnet, "feature_network", lambda source, config: net)
+    images, labels = held_out
+    real, other = rows(images[:40], labels[:40]), rows(images[40:80], labels[40:80])
+    for fake in (rows(images[80:100], labels[80:100]), rows(images[100:130], labels[100:130])):
+        found_real, found_fake = features(context(source, real, fake))
+        np.testing.assert_array_equal(found_real, real[:, :-1])
+        np.testing.assert_array_equal(found_fake, fake[:, :-1])
+    assert calls == [40, 20, 30]  # the real set once, each generation's samples once
+    features(context(source, other, real))
+    assert calls[-2:] == [40, 40]  # another held-out set is embedded anew

@@ -21,6 +21,10 @@ Torch loads when a metric first runs, not when this module is imported.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
 import numpy as np
 
 from .evaluate import EvalContext, metric
@@ -33,16 +37,34 @@ def _images(ctx: EvalContext, pixels: np.ndarray) -> np.ndarray:
     return np.asarray(pixels, dtype=np.float32).reshape(len(pixels), *ctx.source.image_shape)
 
 
+#: Features of held-out real image sets, by (feature network, SHA-256 of the pixels): a run's
+#: held-out set is the same every generation, so it is embedded once per process. The value
+#: keeps the network alive, so its id is not reused while the entry exists.
+_REAL_FEATURES: OrderedDict[tuple[int, str], tuple[Any, np.ndarray]] = OrderedDict()
+_REAL_FEATURES_KEPT = 4
+
+
+def _real_features(net: Any, images: np.ndarray) -> np.ndarray:
+    key = (id(net), hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest())
+    if key not in _REAL_FEATURES:
+        _REAL_FEATURES[key] = (net, net.embed(images))
+        while len(_REAL_FEATURES) > _REAL_FEATURES_KEPT:
+            _REAL_FEATURES.popitem(last=False)
+    _REAL_FEATURES.move_to_end(key)
+    return _REAL_FEATURES[key][1]
+
+
 def features(ctx: EvalContext) -> tuple[np.ndarray, np.ndarray]:
     """Features of the held-out real and the generated images, (n_real, F) and (n_fake, F) float64.
 
-    Computed once per generation (``ctx.cache``) with ``feature_network(source, eval config)``.
+    Computed once per generation (``ctx.cache``) with ``feature_network(source, eval config)``;
+    the held-out real ones once per process and held-out set.
     """
     if "features" not in ctx.cache:
         from ..neural.features import feature_network
 
         net = feature_network(ctx.source, ctx.config)
-        ctx.cache["features"] = (net.embed(_images(ctx, ctx.real)), net.embed(_images(ctx, ctx.fake)))
+        ctx.cache["features"] = (_real_features(net, _images(ctx, ctx.real)), net.embed(_images(ctx, ctx.fake)))
     return ctx.cache["features"]
 
 
