@@ -23,6 +23,7 @@ from .exceptions import (  # noqa: E402
     MissingExtraError,
     NotFittedError,
     PrecisionNotReachedError,
+    RunBusyError,
     RunConflictError,
     StatisticalWarning,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "NotFittedError",
     "PrecisionNotReachedError",
     "Result",
+    "RunBusyError",
     "RunConflictError",
     "StatisticalWarning",
     "__version__",

@@ -370,8 +370,26 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
             check_feature_network(config.eval.feature_network)
 
 
+#: Data sources built elsewhere and handed to this process (a sweep's shared inputs, see
+#: :mod:`autophagy.runner.shared`), by :func:`data_key`.
+_PROVIDED_SOURCES: dict[str, Any] = {}
+
+
+def data_key(config: ExperimentConfig) -> str:
+    """Identity of ``config.data``: runs with equal keys read the same data source."""
+    return json.dumps(config.data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def provide_source(key: str, source: Any) -> None:
+    """Let :func:`build_source` return ``source`` for configs whose :func:`data_key` is ``key``."""
+    _PROVIDED_SOURCES[key] = source
+
+
 def build_source(config: ExperimentConfig):  # type: ignore[no-untyped-def]
-    """The data source named by ``config.data``."""
+    """The data source named by ``config.data`` (one provided to this process, if any)."""
+    provided = _PROVIDED_SOURCES.get(data_key(config)) if _PROVIDED_SOURCES else None
+    if provided is not None:
+        return provided
     return get("data", config.data.kind).build(config.data)  # type: ignore[attr-defined]
 
 

@@ -30,6 +30,10 @@ class RunConflictError(AutophagyError):
     """An output directory already holds a run of a different config."""
 
 
+class RunBusyError(AutophagyError):
+    """Another process holds the run directory's lock (it is computing that run now)."""
+
+
 class CorruptRunError(AutophagyError):
     """A file of a run directory cannot be read back (names the file)."""
 

@@ -248,6 +248,22 @@ def classifier(source: Any) -> ClassifierFeatures:
     return _trained[key]
 
 
+def export_classifier(source: Any) -> tuple[str, dict[str, np.ndarray]]:
+    """(fingerprint, weights as arrays) of ``source``'s classifier (:func:`classifier`), to hand to
+    other processes once (:func:`install_classifier`) instead of each loading or training it."""
+    images, labels = source.train_images()
+    state = classifier(source).net.state_dict()
+    return fingerprint(images, labels), {name: tensor.numpy() for name, tensor in state.items()}
+
+
+def install_classifier(key: str, weights: dict[str, np.ndarray], shape: tuple[int, int, int], n_classes: int) -> None:
+    """Make ``weights`` (from :func:`export_classifier`) this process's classifier of the data set ``key``."""
+    if key not in _trained:
+        net = DigitClassifier(shape, n_classes)
+        net.load_state_dict({name: torch.from_numpy(np.array(array)) for name, array in weights.items()})
+        _trained[key] = ClassifierFeatures(net.eval())
+
+
 def _bad_network(path: str, why: str) -> InvalidParameterError:
     return InvalidParameterError(
         f"The 'eval.feature_network' parameter must be the path of a local TorchScript file "

@@ -9,6 +9,7 @@ and ends with exactly the rows an uninterrupted run gives (every random stream i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from .. import __version__
 from .._threads import limit_threads
 from ..config import ExperimentConfig, load_config
 from ..exceptions import InvalidParameterError
+from ..store.lock import RunLock
 from ..store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
 from ..store.rundir import METRIC_COLUMNS, RunDir
 from .engines import Block, make_engine
@@ -59,6 +61,7 @@ def run(
     run_dir: str | Path | None = None,
     progress: Progress | None = None,
     overrides: list[str] | dict[str, Any] | None = None,
+    wait: bool = False,
 ) -> Result:
     """Run (or resume, or just read back) one experiment.
 
@@ -69,6 +72,8 @@ def run(
         run_dir: an explicit run directory instead of the one under ``out``.
         progress: called after each generation with {run_id, name, generation, generations}.
         overrides: ``key=value`` strings or a dict of dotted keys applied before validation.
+        wait: if another process is computing the same run directory, wait for it (then read
+            back or resume) instead of raising :class:`~autophagy.exceptions.RunBusyError`.
 
     Returns:
         The :class:`Result`; a run already complete on disk is read back without work.
@@ -80,19 +85,19 @@ def run(
         )
     limit_threads()
     run_id = config.run_id()
-    store = None
-    if run_dir is not None or out is not None:
-        store = RunDir(run_dir if run_dir is not None else run_dir_for(config, out))  # type: ignore[arg-type]
+    if run_dir is None and out is None:
+        return Result(_loop(config, run_id, None, progress), config, run_id, None)
+    store = RunDir(run_dir if run_dir is not None else run_dir_for(config, out))  # type: ignore[arg-type]
+    with RunLock(store.path, wait=wait):
         store.open(config.to_dict(), run_id, version=__version__)
         _set_caches(config, Path(out) / ".cache" if run_dir is None else store.path / "cache")
-    try:
-        frame = _loop(config, run_id, store, progress)
-    except BaseException as exc:
-        if store is not None:
+        try:
+            frame = _loop(config, run_id, store, progress)
+        except BaseException as exc:
             status = "failed" if isinstance(exc, Exception) else "interrupted"
             store.update_status(status=status, error=f"{type(exc).__name__}: {exc}")
-        raise
-    return Result(frame, config, run_id, store.path if store else None)
+            raise
+    return Result(frame, config, run_id, store.path)
 
 
 def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress: Progress | None) -> Any:
@@ -109,8 +114,10 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     if store is not None and done >= config.generations:
         store.update_status(status="complete", generations_done=done, error=None)
         return frame
+    started = time.perf_counter()
     if store is not None:
-        store.update_status(status="running", error=None)
+        status = store.read_status()
+        store.update_status(status="running", error=None, attempts=int(status.get("attempts") or 0) + 1)
         if done == 0 and config.eval.snapshot_size:
             store.save_samples("real", engine.real_snapshot())
     snapshots = _snapshot_generations(config.generations)
@@ -134,16 +141,21 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
                 save_checkpoint(store.path, t, run_id, {k: v for k, v in state.items() if WEIGHT_KEY.match(k)})
                 state = {k: v for k, v in state.items() if not WEIGHT_KEY.match(k)}
             store.save_state(state)
-            store.update_status(generations_done=t)
+            store.update_status(generations_done=t, compute_s=_spent(status, started))
         if progress is not None:
             progress({"run_id": run_id, "name": config.name, "generation": t, "generations": config.generations})
     frame = _extend(frame, run_id, pending)
     if store is not None:
-        store.update_status(status="complete", generations_done=config.generations, error=None)
+        store.update_status(status="complete", generations_done=config.generations, error=None, compute_s=_spent(status, started))
     types = {"seed": "int64", "generation": "int64", "value": "float64"}
     if all(str(frame[column].dtype) == kind for column, kind in types.items()):
         return frame
     return frame.astype(types)
+
+
+def _spent(status: dict[str, Any], started: float) -> float:
+    """Seconds spent computing the run: earlier attempts' plus this one's so far."""
+    return float(status.get("compute_s") or 0.0) + time.perf_counter() - started
 
 
 def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:

@@ -1,35 +1,28 @@
-"""Sweeps: a grid of configs × seeds, run on a local process pool, resumable.
+"""Sweeps: a grid of configs × seeds, run on an executor (local, process pool, Ray), resumable.
 
 ``sweep: {grid: {key: [values]}, zip: {key: [values]}, seeds: N}`` in an experiment file
 expands deterministically into run configs (grid = Cartesian product over dotted keys, zip =
 paired lists forming one more axis, seeds = N consecutive seeds from the config's seed). Every
-expanded config is validated before any run starts. Each run is an ordinary run directory, so
-restarting a sweep skips the finished runs and resumes the interrupted ones.
+expanded config is validated before any run starts. Each run is an ordinary run directory named
+by its run id (a hash of its resolved config and seed), so restarting a sweep skips the
+finished runs and resumes the interrupted ones, and a changed config gets a new directory.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import queue
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .._threads import limit_threads, set_single_thread_env
-from ..config import ExperimentConfig, apply_overrides, load_config, load_yaml
 from .._validation import check
+from ..config import ExperimentConfig, apply_overrides, load_config, load_yaml
 from ..exceptions import InvalidParameterError
-
-
-@dataclass(frozen=True)
-class SweepRun:
-    """One expanded run of a sweep: its config and where it will be written."""
-
-    config: ExperimentConfig
-    path: Path
+from ..store.rundir import RunDir
+from .executors import BACKENDS, Executor, RunTask, open_executor, require_ray
+from .shared import gather
 
 
 def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None = None) -> list[ExperimentConfig]:
@@ -60,85 +53,141 @@ def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None =
     return configs
 
 
-def _worker_init() -> None:
-    set_single_thread_env()
-    limit_threads()
-
-
-def _run_one(config_dict: dict[str, Any], out: str, events: Any) -> dict[str, Any]:
-    from .loop import run
-
-    def progress(event: dict[str, Any]) -> None:
-        if events is not None:
-            events.put(event)
-
-    try:
-        result = run(config_dict, out=out, progress=progress)
-    except Exception as exc:  # reported in the summary; the sweep goes on
-        return {"run_id": load_config(config_dict).run_id(), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-    return {"run_id": result.run_id, "status": "complete", "error": None, "path": str(result.path)}
-
-
 def run_sweep(
     configs: list[ExperimentConfig],
     *,
     out: str | Path = "runs",
     workers: int | None = None,
+    backend: str = "process",
+    address: str | None = None,
+    retries: int = 1,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every config (skipping finished ones) on a process pool; returns one summary per run.
+    """Run every config not yet complete under ``out``; returns one summary per config, in order.
+
+    First every run directory is written with ``status: pending`` (existing ones are kept), so
+    the sweep's state is on disk from the start (``autophagy status``). Complete runs are
+    skipped without a task. A run another process is computing (another sweep into the same
+    store) is left to it, then waited for at the end and read back, so each run is computed
+    once. A failed run is retried up to ``retries`` times (it resumes after its last finished
+    generation), then reported failed; the others go on.
 
     Args:
-        configs: expanded run configs (see :func:`expand`).
-        out: root of the run store.
-        workers: processes (default: the number of cores, at most the number of runs); 1 runs
-            in this process.
-        on_event: called with ``{"kind": "generation", ...}`` after each generation of any run
-            and ``{"kind": "run", ...}`` when a run ends.
+        configs: Expanded run configs (see :func:`expand`).
+        out: Root of the run store.
+        workers: Worker processes (default: the number of cores, at most the runs to do); for
+            ``ray`` the CPUs of a local Ray instance (a cluster's own are used with ``address``).
+        backend: ``local``, ``process`` or ``ray`` (see :mod:`.executors`).
+        address: The Ray cluster to connect to (``ray`` only; default: start one locally).
+        retries: Extra attempts of a failed run.
+        on_event: Called with ``{"kind": "run", ...summary}`` when a run ends (``skipped`` runs
+            first), ``{"kind": "retry", "run_id", "attempt", "error"}`` before a retry and
+            ``{"kind": "generation", "run_id", "generation", ...}`` after each generation
+            (``local`` and ``process`` backends).
+
+    Returns:
+        Dicts with run_id, name, status (``complete`` | ``failed``), error, path, attempts,
+        compute_s (seconds in workers during this sweep) and skipped (already complete).
     """
+    check(backend in BACKENDS, "backend", f"one of {', '.join(BACKENDS)}", backend)
     check(workers is None or workers >= 1, "workers", "an int >= 1 or None (all cores)", workers)
+    check(isinstance(retries, int) and retries >= 0, "retries", "an int >= 0", retries)
+    check(address is None or backend == "ray", "address", "unset unless backend is 'ray'", address)
+    if backend == "ray":
+        require_ray()
     emit = on_event or (lambda event: None)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(configs)))
-    summaries: list[dict[str, Any]] = []
-    if workers == 1:
-        for config in configs:
-            summary = _run_one(config.to_dict(), str(out), _Direct(emit))
-            summaries.append(summary)
-            emit({"kind": "run", **summary})
-        return summaries
-    import multiprocessing as mp
-
-    set_single_thread_env()
-    context = mp.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-        events = manager.Queue()
-        pending: set[Future[dict[str, Any]]] = {pool.submit(_run_one, c.to_dict(), str(out), events) for c in configs}
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(events, emit)
-            for future in finished:
-                summary = future.result()
-                summaries.append(summary)
-                emit({"kind": "run", **summary})
-        _drain(events, emit)
-    order = {c.run_id(): i for i, c in enumerate(configs)}
-    return sorted(summaries, key=lambda s: order.get(s["run_id"], 0))
-
-
-class _Direct:
-    """A queue stand-in for in-process runs: forwards generation events straight away."""
-
-    def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
-        self.emit = emit
-
-    def put(self, event: dict[str, Any]) -> None:
-        self.emit({"kind": "generation", **event})
-
-
-def _drain(events: Any, emit: Callable[[dict[str, Any]], None]) -> None:
-    while True:
+    runs = plan(configs, out)
+    summaries: dict[str, dict[str, Any]] = {}
+    todo = []
+    for run in runs:
+        if run.complete:
+            summaries[run.run_id] = _summary(run, "complete", skipped=True)
+            emit({"kind": "run", **summaries[run.run_id]})
+        else:
+            todo.append(run)
+    if todo:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        shared = gather([r.config for r in todo], out)
+        executor = open_executor(backend, workers=workers, shared=shared, emit=emit, address=address)
         try:
-            event = events.get_nowait()
-        except (queue.Empty, EOFError, OSError):
-            return
-        emit({"kind": "generation", **event})
+            for summary in _schedule(executor, todo, str(out), retries, emit):
+                summaries[summary["run_id"]] = summary
+        finally:
+            executor.close()
+    return [summaries[run.run_id] for run in runs]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run of a sweep: its config, id, directory and whether it is already complete."""
+
+    config: ExperimentConfig
+    run_id: str
+    path: Path
+    complete: bool
+
+
+def plan(configs: list[ExperimentConfig], out: str | Path) -> list[PlannedRun]:
+    """Write each run's directory as ``pending`` unless it exists; read back which are complete.
+
+    Raises:
+        RunConflictError: if a run directory holds another config.
+    """
+    from .. import __version__
+    from .loop import run_dir_for
+
+    runs, seen = [], set()
+    for config in configs:
+        run_id = config.run_id()
+        if run_id in seen:  # a grid listing one value twice
+            continue
+        seen.add(run_id)
+        store = RunDir(run_dir_for(config, out))
+        store.create_pending(config.to_dict(), run_id, version=__version__)
+        status = store.read_status()
+        done = status.get("status") == "complete" and status.get("generations_done") == config.generations
+        runs.append(PlannedRun(config, run_id, store.path, done))
+    return runs
+
+
+def _summary(run: PlannedRun, status: str, *, error: str | None = None, attempts: int = 0, compute_s: float = 0.0, skipped: bool = False) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "name": run.config.name,
+        "status": status,
+        "error": error,
+        "path": str(run.path),
+        "attempts": attempts,
+        "compute_s": compute_s,
+        "skipped": skipped,
+    }
+
+
+def _schedule(executor: Executor, runs: list[PlannedRun], out: str, retries: int, emit: Callable[[dict[str, Any]], None]) -> Any:
+    """Feed ``runs`` to ``executor`` and yield a summary per run as each ends (see :func:`run_sweep`)."""
+    by_id = {run.run_id: run for run in runs}
+    compute: dict[str, float] = dict.fromkeys(by_id, 0.0)
+    for run in runs:
+        executor.submit(RunTask(run.config.to_dict(), run.run_id, out))
+    in_flight, deferred = len(runs), []
+    while in_flight:
+        if not (outcomes := executor.poll(timeout=0.2)):
+            continue
+        for outcome in outcomes:
+            task, run = outcome.task, by_id[outcome.task.run_id]
+            compute[run.run_id] += outcome.compute_s
+            if outcome.status == "busy":  # another sweep computes it: wait for it once ours are done
+                deferred.append(replace(task, wait=True))
+            elif outcome.status == "failed" and task.attempt <= retries:
+                emit({"kind": "retry", "run_id": run.run_id, "attempt": task.attempt + 1, "error": outcome.error})
+                executor.submit(replace(task, attempt=task.attempt + 1))
+                continue
+            else:
+                summary = _summary(run, outcome.status, error=outcome.error, attempts=task.attempt, compute_s=compute[run.run_id])
+                emit({"kind": "run", **summary})
+                yield summary
+            in_flight -= 1
+        if in_flight == 0 and deferred:
+            for task in deferred:
+                executor.submit(task)
+            in_flight, deferred = len(deferred), []

@@ -3,20 +3,25 @@
 Contract of a run directory ``<out>/<name>/<run_id>/``:
 
 - ``config.yaml``: the resolved config; a directory holding a different config is refused.
-- ``run.json``: run_id, name, status (running | complete | failed), seed, repeats,
-  generations, generations_done, version, git_sha, created, updated, error.
+- ``run.json``: run_id, name, status (pending | running | complete | failed | interrupted), seed,
+  repeats, generations, generations_done, attempts (times a process started computing it),
+  compute_s (seconds spent computing, over all attempts), version, git_sha, created, updated,
+  error (the message of the last failure).
+- ``.lock``: held (``fcntl.flock``) by the process computing the run (:mod:`.lock`).
 - ``metrics.parquet``: columns run, seed, generation, metric, value; rewritten (temp file +
   rename) after every generation, so it always holds whole generations.
 - ``state.npz``: the loop state after the last finished generation (pools, fitted
   generators), enough to resume exactly.
 - ``samples/real.npy``, ``samples/gen-NNNN.npy``: scatter snapshots of the first repeat.
 
-Nothing here is locked: any number of processes can write different run directories side by
-side, and any reader sees either the old or the new version of each file.
+Any number of processes can write different run directories side by side; one run directory is
+written only by the process holding its lock (the runner takes it), and any reader sees either
+the old or the new version of each file.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -53,10 +58,46 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
+def initial_status(config: dict[str, Any], run_id: str, version: str, status: str) -> dict[str, Any]:
+    """``run.json`` of a run that has not finished a generation yet."""
+    return {
+        "run_id": run_id,
+        "name": config.get("name"),
+        "status": status,
+        "seed": config.get("seed"),
+        "repeats": config.get("repeats"),
+        "generations": config.get("generations"),
+        "generations_done": 0,
+        "attempts": 0,
+        "compute_s": 0.0,
+        "version": version,
+        "git_sha": _git_sha(),
+        "created": _now(),
+        "error": None,
+    }
+
+
+def _create_exclusive(path: Path, text: str) -> bool:
+    """Create ``path`` holding ``text`` in one step unless it exists (a hard link of a temp file,
+    which fails atomically when the name is taken); returns whether it was created."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(tmp)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@functools.lru_cache(maxsize=1)
 def _git_sha() -> str | None:
     try:
         out = subprocess.run(
@@ -89,35 +130,43 @@ class RunDir:
     # -- creation -----------------------------------------------------------------------
     def open(self, config: dict[str, Any], run_id: str, *, version: str) -> None:
         """Create the directory for ``config``, or check that it already holds that config."""
+        if not self._check_config(config):
+            self.path.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        if not self.read_status():
+            self.write_status(initial_status(config, run_id, version, "running"))
+
+    def create_pending(self, config: dict[str, Any], run_id: str, *, version: str) -> bool:
+        """Write a not-yet-started run (``status: pending``) unless the directory holds one already.
+
+        Safe against other processes doing the same or computing the run: ``config.yaml`` and
+        ``run.json`` are only ever created here, never replaced (an existing status is kept).
+
+        Returns:
+            Whether this call created the run's ``run.json``.
+        """
+        if not self._check_config(config):
+            self.path.mkdir(parents=True, exist_ok=True)
+            if not _create_exclusive(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False)):
+                self._check_config(config)  # another process created it first
+        status = initial_status(config, run_id, version, "pending")
+        return _create_exclusive(self.path / "run.json", json.dumps({**status, "updated": _now()}, indent=2))
+
+    def _check_config(self, config: dict[str, Any]) -> bool:
+        """Whether ``config.yaml`` exists (it must then hold ``config``)."""
         config_path = self.path / "config.yaml"
-        if config_path.exists():
-            try:
-                existing = yaml.safe_load(config_path.read_text())
-            except yaml.YAMLError as exc:
-                raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
-            if existing != config:
-                raise RunConflictError(
-                    f"{self.path} already holds a run of a different config; refusing to overwrite it "
-                    "(choose another --out directory or delete that run)."
-                )
-            return
-        self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
-        self.write_status(
-            {
-                "run_id": run_id,
-                "name": config.get("name"),
-                "status": "running",
-                "seed": config.get("seed"),
-                "repeats": config.get("repeats"),
-                "generations": config.get("generations"),
-                "generations_done": 0,
-                "version": version,
-                "git_sha": _git_sha(),
-                "created": _now(),
-                "error": None,
-            }
-        )
+        if not config_path.exists():
+            return False
+        try:
+            existing = yaml.safe_load(config_path.read_text())
+        except yaml.YAMLError as exc:
+            raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
+        if existing != config:
+            raise RunConflictError(
+                f"{self.path} already holds a run of a different config; refusing to overwrite it "
+                "(choose another --out directory or delete that run)."
+            )
+        return True
 
     # -- status ---------------------------------------------------------------------------
     def read_status(self) -> dict[str, Any]:

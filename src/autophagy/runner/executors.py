@@ -1,0 +1,299 @@
+"""Where the runs of a sweep execute: ``local``, ``process`` or ``ray``, behind one interface.
+
+A task is a whole run (:class:`RunTask`: a resolved config and the run store); executing it
+calls :func:`autophagy.runner.loop.run`, which takes the run directory's lock, resumes what is
+on disk and writes every generation as it finishes. An executor only moves tasks to workers
+and outcomes back; retries, skipping and waiting are the scheduler's (:mod:`.sweep`).
+
+- ``local``: in this process, one run at a time (for debugging: breakpoints and tracebacks work).
+- ``process``: a pool of spawned worker processes on this machine, one BLAS thread each.
+- ``ray``: Ray tasks (extra ``ray``), on a local Ray instance or the cluster at ``address``.
+  Every node must see the run store at the same path (a shared file system) and have
+  autophagy installed. Runs whose generator asks for CUDA request one GPU each.
+
+Shared inputs (:mod:`.shared`) reach process workers once through the pool initializer and Ray
+workers through the object store (one ``ray.put`` per data set), never with each task.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .._threads import limit_threads, set_single_thread_env
+from ..exceptions import MissingExtraError, RunBusyError
+from .shared import SharedInputs, install
+
+BACKENDS = ("local", "process", "ray")
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run to execute.
+
+    Attributes:
+        config: The resolved config (``ExperimentConfig.to_dict()``).
+        run_id: Its stable id.
+        out: Root of the run store.
+        attempt: 1 for the first try, 2 for the first retry, ...
+        wait: Wait for another process computing this run instead of reporting ``busy``.
+    """
+
+    config: dict[str, Any]
+    run_id: str
+    out: str
+    attempt: int = 1
+    wait: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a task.
+
+    Attributes:
+        status: ``complete``, ``failed`` or ``busy`` (another process holds the run's lock).
+        error: ``"ErrorType: message"`` of a failure.
+        compute_s: Seconds the task took inside its worker.
+    """
+
+    task: RunTask
+    status: str
+    error: str | None = None
+    path: str | None = None
+    compute_s: float = 0.0
+
+
+def execute(task: RunTask, emit: Emit | None = None) -> Outcome:
+    """Run ``task`` in this process (what every backend's worker calls)."""
+    from .loop import run
+
+    limit_threads()
+    started = time.perf_counter()
+    try:
+        result = run(task.config, out=task.out, progress=emit, wait=task.wait)
+    except RunBusyError:
+        return Outcome(task, "busy")
+    except Exception as exc:  # recorded in run.json by run(); the sweep goes on
+        return Outcome(task, "failed", _message(exc), compute_s=time.perf_counter() - started)
+    return Outcome(task, "complete", path=str(result.path), compute_s=time.perf_counter() - started)
+
+
+def _message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+class Executor(Protocol):
+    """Runs tasks and hands back their outcomes; generation events go to the ``emit`` it was
+    opened with (``{"kind": "generation", "run_id", "generation", ...}``)."""
+
+    name: str
+    workers: int
+
+    def submit(self, task: RunTask) -> None:
+        """Queue ``task``."""
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        """Outcomes of the tasks finished since the last call (waits up to ``timeout`` s for one)."""
+
+    def close(self) -> None:
+        """Stop the workers (tasks still queued are dropped)."""
+
+
+def open_executor(backend: str, *, workers: int, shared: SharedInputs, emit: Emit, address: str | None = None) -> Executor:
+    """The executor of ``backend`` (one of :data:`BACKENDS`; checked by the caller)."""
+    if backend == "ray":
+        return RayExecutor(workers, shared, emit, address)
+    if backend == "process" and workers > 1:
+        return ProcessExecutor(workers, shared, emit)
+    return LocalExecutor(shared, emit)
+
+
+class LocalExecutor:
+    """Runs each task in this process when polled."""
+
+    name = "local"
+    workers = 1
+
+    def __init__(self, shared: SharedInputs, emit: Emit) -> None:
+        install(shared)
+        self._emit = emit
+        self._tasks: deque[RunTask] = deque()
+
+    def submit(self, task: RunTask) -> None:
+        self._tasks.append(task)
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        if not self._tasks:
+            return []
+        return [execute(self._tasks.popleft(), lambda e: self._emit({"kind": "generation", **e}))]
+
+    def close(self) -> None:
+        self._tasks.clear()
+
+
+#: The generation-event queue of a process worker (set by its initializer).
+_events: Any = None
+
+
+def _init_worker(events: Any, shared: SharedInputs) -> None:
+    global _events
+    set_single_thread_env()
+    limit_threads()
+    install(shared)
+    _events = events
+
+
+def _execute_in_worker(task: RunTask) -> Outcome:
+    return execute(task, _events.put if _events is not None else None)
+
+
+class ProcessExecutor:
+    """A pool of spawned processes (a worker that dies fails its task, and the pool is rebuilt)."""
+
+    name = "process"
+
+    def __init__(self, workers: int, shared: SharedInputs, emit: Emit) -> None:
+        self.workers = workers
+        self._shared, self._emit = shared, emit
+        self._context = mp.get_context("spawn")
+        self._events = self._context.Queue()
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: dict[Future[Outcome], RunTask] = {}
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            set_single_thread_env()  # inherited by the spawned workers before numpy loads
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=self._context, initializer=_init_worker, initargs=(self._events, self._shared)
+            )
+        return self._pool
+
+    def submit(self, task: RunTask) -> None:
+        self._futures[self._ensure_pool().submit(_execute_in_worker, task)] = task
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        if not self._futures:
+            return []
+        done, _ = wait(self._futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        self._drain()
+        outcomes = []
+        for future in done:
+            task = self._futures.pop(future)
+            try:
+                outcomes.append(future.result())
+            except BrokenProcessPool as exc:
+                outcomes.append(Outcome(task, "failed", f"worker process died: {_message(exc)}"))
+                self._pool = None  # the next submit starts a new pool
+            except Exception as exc:  # noqa: BLE001 - e.g. an outcome that cannot be unpickled
+                outcomes.append(Outcome(task, "failed", _message(exc)))
+        return outcomes
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except (queue.Empty, EOFError, OSError):
+                return
+            self._emit({"kind": "generation", **event})
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._drain()
+        self._events.close()
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, or the one-line error naming the extra."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtraError("The 'ray' backend needs Ray, which is not installed: pip install 'autophagy[ray]'") from None
+    return ray
+
+
+def _ray_task(task: RunTask, shared: SharedInputs) -> Outcome:
+    install(shared)
+    return execute(task)
+
+
+class RayExecutor:
+    """Ray tasks of one CPU each (plus one GPU for runs on CUDA); starts Ray if it is not running.
+
+    Without ``address`` a local Ray instance with ``workers`` CPUs is started (and stopped on
+    close); with one, the driver connects to that cluster. Generation events stay in the
+    workers (the progress counts whole runs).
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int, shared: SharedInputs, emit: Emit, address: str | None) -> None:
+        ray = self._ray = require_ray()
+        self._started = not ray.is_initialized()
+        if self._started:
+            quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+            if address is None:
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private instance on this machine
+                ray.init(num_cpus=workers, **quiet)
+            else:
+                ray.init(address=address, **quiet)
+        self.workers = int(ray.cluster_resources().get("CPU", workers))
+        self._has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        self._remote = ray.remote(_ray_task)
+        self._shared = shared
+        self._refs: dict[str, Any] = {}  # data key -> object-store ref of its SharedInputs
+        self._running: dict[Any, RunTask] = {}
+
+    def _shared_ref(self, task: RunTask) -> Any:
+        from ..config import data_key, load_config
+
+        config = load_config(task.config)
+        key = data_key(config)
+        if key not in self._refs:
+            self._refs[key] = self._ray.put(self._shared.for_config(config))
+        return self._refs[key], config
+
+    def submit(self, task: RunTask) -> None:
+        ref, config = self._shared_ref(task)
+        gpus = 1 if wants_gpu(config, self._has_gpus) else 0
+        handle = self._remote.options(num_cpus=1, num_gpus=gpus, max_retries=0).remote(task, ref)
+        self._running[handle] = task
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        if not self._running:
+            return []
+        ready, rest = self._ray.wait(list(self._running), num_returns=1, timeout=timeout)
+        if ready and rest:  # and whatever else has finished meanwhile
+            ready += self._ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        outcomes = []
+        for ref in ready:
+            task = self._running.pop(ref)
+            try:
+                outcomes.append(self._ray.get(ref))
+            except Exception as exc:  # noqa: BLE001 - a lost worker or node
+                outcomes.append(Outcome(task, "failed", _message(exc).splitlines()[0]))
+        return outcomes
+
+    def close(self) -> None:
+        for ref in self._running:
+            self._ray.cancel(ref, force=True)
+        self._running.clear()
+        if self._started:
+            self._ray.shutdown()
+
+
+def wants_gpu(config: Any, cluster_has_gpus: bool) -> bool:
+    """Whether a run needs a GPU from Ray: ``device: cuda``, or ``auto`` on a cluster with GPUs."""
+    device = getattr(config.generator, "device", None)
+    return device == "cuda" or (device == "auto" and cluster_has_gpus)
