@@ -29,7 +29,7 @@ from .exceptions import (  # noqa: E402
 )
 from .registry import entries  # noqa: E402
 from .runner.loop import Result, run  # noqa: E402
-from .store.catalog import load_metrics, query  # noqa: E402
+from .store.catalog import catalog, load_metrics, query  # noqa: E402
 
 __all__ = [
     "AutophagyError",
@@ -45,6 +45,7 @@ __all__ = [
     "RunConflictError",
     "StatisticalWarning",
     "__version__",
+    "catalog",
     "entries",
     "load_config",
     "load_metrics",
