@@ -1,4 +1,4 @@
-"""Command line: ``autophagy run | sweep | report | list | demo | runs | query``.
+"""Command line: ``autophagy run | sweep | status | report | list | demo | runs | query``.
 
 Exit codes: 0 on success, 2 on a bad config or bad input (one line naming the key, the value
 and what is allowed; no traceback), 1 when runs of a sweep failed.
@@ -74,28 +74,61 @@ def _at_least_one(value: int | None, option: str) -> None:
     check(value is None or value >= 1, option, "an int >= 1", value)
 
 
-def _sweep(configs: list[Any], out: Path, workers: int | None) -> list[dict[str, Any]]:
+def _sweep(
+    configs: list[Any], out: Path, workers: int | None, backend: str = "process", address: str | None = None, retries: int = 1
+) -> list[dict[str, Any]]:
+    """Run a sweep under a Rich progress display: runs done / total with ETA, failures, generations."""
     from .runner.sweep import run_sweep
 
     total_generations = sum(c.generations for c in configs)
+    failures = 0
     with _progress() as bar:
         runs = bar.add_task("runs", total=len(configs))
         gens = bar.add_task("generations", total=total_generations)
 
         def on_event(event: dict[str, Any]) -> None:
-            bar.advance(runs if event["kind"] == "run" else gens)
+            nonlocal failures
+            if event["kind"] == "generation":
+                bar.advance(gens)
+            elif event["kind"] == "run":
+                failures += event["status"] == "failed"
+                bar.advance(runs)
+                if event.get("skipped"):  # finished by an earlier sweep
+                    bar.advance(gens, configs_generations.get(event["run_id"], 0))
+                bar.update(runs, description=f"runs ({failures} failed)" if failures else "runs")
 
-        summaries = run_sweep(configs, out=out, workers=workers, on_event=on_event)
+        configs_generations = {c.run_id(): c.generations for c in configs}
+        summaries = run_sweep(configs, out=out, workers=workers, backend=backend, address=address, retries=retries, on_event=on_event)
         bar.update(gens, completed=total_generations)
     return summaries
 
 
 def _print_summary(summaries: list[dict[str, Any]]) -> int:
+    """The sweep's table (runs per experiment and status, failures with their error); exit code."""
+    from collections import Counter
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    counts = Counter((s["name"], "skipped" if s["skipped"] else s["status"]) for s in summaries)
+    table = Table("experiment", "runs", "computed", "already complete", "failed", "compute (s)", title="sweep summary")
+    for name in sorted({s["name"] for s in summaries}):
+        mine = [s for s in summaries if s["name"] == name]
+        table.add_row(
+            escape(name), str(len(mine)), str(counts[(name, "complete")]), str(counts[(name, "skipped")]),
+            str(counts[(name, "failed")]), f"{sum(s['compute_s'] for s in mine):.1f}",
+        )
+    _console().print(table)
     failed = [s for s in summaries if s["status"] != "complete"]
     typer.echo(f"{len(summaries) - len(failed)} of {len(summaries)} runs complete")
     for s in failed:
-        typer.echo(f"  FAILED {s['run_id']}: {s['error']}", err=True)
+        typer.echo(f"  FAILED {s['run_id']} after {s['attempts']} attempt(s): {s['error']}", err=True)
     return 1 if failed else 0
+
+
+BackendOption = Annotated[str, typer.Option("--backend", help="local | process | ray (needs the 'ray' extra).")]
+AddressOption = Annotated[str | None, typer.Option("--address", help="With --backend ray: the cluster to join (default: start Ray here).")]
+RetriesOption = Annotated[int, typer.Option("--retries", help="Extra attempts of a failed run before it is reported.")]
 
 
 @app.command()
@@ -104,30 +137,96 @@ def sweep(
     set_: SetOption = None,
     out: OutOption = Path("runs"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: cores).")] = None,
+    backend: BackendOption = "process",
+    address: AddressOption = None,
+    retries: RetriesOption = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the expanded runs and exit.")] = False,
 ) -> None:
-    """Run a grid of configs × seeds on a local process pool (rerun to resume)."""
+    """Run a grid of configs × seeds on a process pool or a Ray cluster (rerun to resume)."""
+    from ._validation import check
+    from .runner.executors import BACKENDS, require_ray
     from .runner.sweep import expand
 
     _at_least_one(workers, "--workers")
+    check(backend in BACKENDS, "--backend", f"one of {', '.join(BACKENDS)}", backend)
+    check(retries >= 0, "--retries", "an int >= 0", retries)
+    check(address is None or backend == "ray", "--address", "given only with --backend ray", address)
+    if backend == "ray":
+        require_ray()
     configs = expand(config, set_ or [])
     if dry_run:
         for c in configs:
             typer.echo(f"{c.run_id()}  seed={c.seed}")
         return
-    code = _print_summary(_sweep(configs, out, workers))
-    typer.echo(f"results in {out}; report with: autophagy report {out}")
+    code = _print_summary(_sweep(configs, out, workers, backend, address, retries))
+    typer.echo(f"results in {out}; state: autophagy status {out}; report: autophagy report {out}")
     raise typer.Exit(code)
+
+
+@app.command()
+def status(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt: FormatOption = "table") -> None:
+    """A sweep's state from disk alone: runs per status, progress, failures with their error."""
+    from .store.catalog import runs_table
+
+    frame = runs_table(directory)
+    if frame.empty:
+        typer.echo(f"no runs under {directory}")
+        return
+    if fmt != "table":
+        _print_frame(frame[["run_id", "name", "status", "generations", "generations_done", "attempts", "error", "path"]], fmt)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    states = ("complete", "running", "pending", "interrupted", "failed")
+    table = Table("experiment", "runs", *states, "generations done", title=f"runs under {escape(str(directory))}")
+    for name, part in frame.groupby("name", sort=True):
+        counts = part["status"].value_counts()
+        done = f"{int(part['generations_done'].fillna(0).sum())} / {int(part['generations'].fillna(0).sum())}"
+        table.add_row(escape(str(name)), str(len(part)), *(str(int(counts.get(s, 0))) for s in states), done)
+    _console().print(table)
+    for row in frame[frame["status"] == "failed"].itertuples():
+        typer.echo(f"  FAILED {row.run_id} ({row.name}, {row.attempts} attempt(s)): {row.error}")
+    unfinished = int((frame["status"] != "complete").sum())
+    if unfinished:
+        typer.echo(f"{unfinished} of {len(frame)} runs not complete; rerun the same sweep command to finish them")
 
 
 @app.command()
 def report(
     directory: Annotated[Path, typer.Argument(help="A run store, an experiment or a run directory.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Where to write the report (default DIR/report).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the report (default DIR/report; with --by DIR/report/compare-KEY+KEY)."),
+    ] = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Compare every run under DIR grouped by this flattened config key, e.g. loop.kind, "
+            "or 'name' (the experiment); repeatable: the first key sets the colour, the second the dash.",
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="With --by: chart only this metric (repeatable; default every metric)."),
+    ] = None,
 ) -> None:
-    """Write PNG figures and one self-contained HTML page per experiment."""
-    from .report import build_report
+    """Write PNG figures and one self-contained HTML page per experiment, and print the pages.
 
+    With --by: one page comparing every run under DIR (any experiment), grouped by those keys.
+    Per metric: the mean over every seed of a group's runs against generation, with a 95 % band.
+    It lists the config keys pooled inside a group, and each group's runs, seeds and statuses.
+    The page works offline (plotly.js inlined once); the charts' PNGs go to OUT/figures/.
+    """
+    from .exceptions import InvalidParameterError
+    from .report import build_comparison, build_report
+
+    if by:
+        typer.echo(str(build_comparison(directory, by, out, metric)))
+        return
+    if metric:
+        raise InvalidParameterError(f"The '--metric' parameter needs --by KEY. Got {metric[0]!r} without --by instead.")
     for page in build_report(directory, out):
         typer.echo(str(page))
 
@@ -152,11 +251,30 @@ def list_(fmt: FormatOption = "table") -> None:
 
 
 @app.command()
-def runs(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt: FormatOption = "table") -> None:
-    """List the runs under DIR with their status and flattened config."""
-    from .store.catalog import runs_table
+def runs(
+    directory: Annotated[Path, typer.Argument(help="A run store.")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="SQL condition on the columns, e.g. \"loop.kind = 'fresh' AND final.frechet > 1\" (repeatable: ANDed)."),
+    ] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """List the runs under DIR: status, flattened config keys and last-generation metrics (final.*)."""
+    from .store.catalog import catalog
 
-    _print_frame(runs_table(directory), fmt)
+    _check_format(fmt, ("table", "json", "csv"))
+    frame = catalog(directory, where)
+    if fmt != "table" or frame.empty:
+        _print_frame(frame, fmt)
+        return
+    from .report.collect import BOOKKEEPING
+
+    hidden = {"path", "error", "compute_s", "attempts", "generations", *(f"final.{m}" for m in BOOKKEEPING)}
+    shown = [c for c in frame.columns if c in ("run_id", "name", "status", "generations_done")
+             or (c not in hidden and (c.startswith("final.") or frame[c].astype(str).nunique() > 1))]
+    _print_frame(frame[shown].map(lambda v: f"{v:.4g}" if isinstance(v, float) else v), fmt)
+    typer.echo(f"{len(frame)} runs; {len(frame.columns) - len(shown)} columns the same in every run or bookkeeping are "
+               "left out here (--format json or csv has them all)")
 
 
 @app.command()
