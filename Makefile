@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,neural,text]"
+	$(BIN)/python -m pip install --quiet -e ".[test,neural,text,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ngram.py
 	$(BIN)/python benchmarks/bench_transformer.py
 	$(BIN)/python benchmarks/bench_neural.py
+	$(BIN)/python benchmarks/bench_sweep_overhead.py
+	$(BIN)/python benchmarks/bench_ray_vs_process.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

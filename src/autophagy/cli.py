@@ -84,7 +84,8 @@ def _sweep(
     failures = 0
     with _progress() as bar:
         runs = bar.add_task("runs", total=len(configs))
-        gens = bar.add_task("generations", total=total_generations)
+        # Ray workers report whole runs only, so their sweeps show no generation bar
+        gens = bar.add_task("generations", total=total_generations, visible=backend != "ray")
 
         def on_event(event: dict[str, Any]) -> None:
             nonlocal failures
