@@ -90,7 +90,7 @@ def run(
     store = RunDir(run_dir if run_dir is not None else run_dir_for(config, out))  # type: ignore[arg-type]
     with RunLock(store.path, wait=wait):
         store.open(config.to_dict(), run_id, version=__version__)
-        _set_caches(config, Path(out) / ".cache" if run_dir is None else store.path / "cache")
+        set_caches(config, Path(out) / ".cache" if run_dir is None else store.path / "cache")
         try:
             frame = _loop(config, run_id, store, progress)
         except BaseException as exc:
@@ -190,7 +190,7 @@ def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
     return pd.concat([frame, new], ignore_index=True) if len(frame) else new
 
 
-def _set_caches(config: ExperimentConfig, folder: Path) -> None:
+def set_caches(config: ExperimentConfig, folder: Path) -> None:
     """Where what a run trains once per data set is kept: the image metrics' feature classifier,
     a corpus's BPE tokenizer (both also cached in memory)."""
     if _neural(config):
@@ -214,4 +214,4 @@ def _snapshot_generations(generations: int) -> set[int]:
     return {1, (generations + 1) // 2, generations}
 
 
-__all__ = ["Result", "run", "run_dir_for"]
+__all__ = ["Result", "run", "run_dir_for", "set_caches"]

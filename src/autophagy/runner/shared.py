@@ -49,14 +49,17 @@ class SharedInputs:
 def gather(configs: Sequence[ExperimentConfig], out: str | Path) -> SharedInputs:
     """Build every distinct data source of ``configs`` once, and train (or load from
     ``<out>/.cache``) the classifier of each image source whose runs use it."""
+    from .loop import set_caches
+
     sources: dict[str, Any] = {}
     classifiers: dict[str, Classifier] = {}
     for config in configs:
         key = data_key(config)
         if key not in sources:
+            set_caches(config, Path(out) / ".cache")  # what runs train once per data set is saved there too
             sources[key] = build_source(config)
         if _uses_classifier(config) and key not in classifiers:
-            classifiers[key] = _classifier(sources[key], Path(out) / ".cache")
+            classifiers[key] = _classifier(sources[key])
     return SharedInputs(sources, tuple(classifiers.values()))
 
 
@@ -77,9 +80,8 @@ def _uses_classifier(config: ExperimentConfig) -> bool:
     return config.data.kind == "images" and config.eval.feature_network is None
 
 
-def _classifier(source: Any, cache: Path) -> Classifier:
-    from ..neural.features import export_classifier, set_cache_dir
+def _classifier(source: Any) -> Classifier:
+    from ..neural.features import export_classifier
 
-    set_cache_dir(cache)
     key, weights = export_classifier(source)
     return Classifier(key, weights, tuple(int(s) for s in source.image_shape), int(source.n_classes))  # type: ignore[arg-type]
