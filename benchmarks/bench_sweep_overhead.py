@@ -1,7 +1,7 @@
 """Benchmark: scheduling overhead of ``autophagy sweep`` on the process backend.
 
-Two sweeps of the same small experiment (an 8-d... see TINY/SECOND below), each into a fresh
-run store, on ``--workers`` processes (default: the cores):
+Two sweeps of a fully synthetic loop on a 4-d Gaussian (sampled engine), each into a fresh run
+store, on ``--workers`` processes (default: the cores):
 
 - **tiny**: 2,000 runs of a Gaussian loop with 5 generations (tens of milliseconds each), the
   worst case for a scheduler; prints runs/s.
@@ -12,8 +12,8 @@ For each it prints the wall time, runs/s, the sum of per-run compute (seconds ea
 inside its worker, ``compute_s`` of the sweep's summaries), and the overhead ratio
 ``wall × workers / Σ compute`` (1.00 = no overhead: the workers did nothing but compute runs;
 planning the pending run directories, process start-up, moving tasks and outcomes and the
-store's writes of run state are the rest). ``--check`` reruns the tiny sweep to show that a
-complete sweep is skipped (runs/s of the no-op rerun).
+store's writes of run state are the rest). It also reruns the finished tiny sweep (every run
+skipped: runs/s of the no-op rerun) and times ``autophagy.catalog`` over its 2,000 runs.
 
     make bench        # or: .venv/bin/python benchmarks/bench_sweep_overhead.py [--runs 2000] [--workers 2]
 """
@@ -31,6 +31,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import autophagy  # noqa: E402
 from autophagy.runner.sweep import expand, run_sweep  # noqa: E402
 
 TARGET_OVERHEAD = 0.10
@@ -82,7 +83,10 @@ def main() -> None:
         rerun = time.perf_counter() - start
         assert all(s["skipped"] for s in again)
         print(f"  rerun of the finished sweep (every run skipped): {rerun:.2f} s, {len(again) / rerun:.0f} runs/s")
-        long = measure(">= 1 s runs", experiment(args.long_runs, 20, 3000, 1500), args.workers, root / "long")
+        start = time.perf_counter()
+        table = autophagy.catalog(root / "tiny")
+        print(f"  autophagy.catalog of the {len(table)} runs (DuckDB over their Parquet files): {time.perf_counter() - start:.2f} s")
+        long = measure(">= 1 s runs", experiment(args.long_runs, 30, 3000, 2000), args.workers, root / "long")
         met = long["per_run"] >= 1.0 and long["ratio"] - 1 < TARGET_OVERHEAD
         print(f"target: overhead under {TARGET_OVERHEAD:.0%} once runs take >= 1 s: "
               f"{'met' if met else 'NOT met'} ({long['ratio'] - 1:+.1%} at {long['per_run']:.2f} s per run); "
