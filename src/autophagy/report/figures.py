@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,57 @@ PALETTE: tuple[str, ...] = (
     "#17becf",
 )
 
+#: Line dashes, solid first, as (Plotly ``line.dash``, matplotlib ``linestyle``) pairs.
+DASHES: tuple[tuple[str, Any], ...] = (
+    ("solid", "-"),
+    ("dash", (0, (5, 3))),
+    ("dot", (0, (1, 2))),
+    ("dashdot", (0, (5, 2, 1, 2))),
+    ("longdash", (0, (10, 3))),
+    ("longdashdot", (0, (10, 3, 1, 3))),
+)
+
 #: A theory curve per setting label: (generations, predicted values), both shape (T,).
 TheoryCurves = Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """How one setting's line and band are drawn.
+
+    Attributes:
+        colour: A ``#rrggbb`` colour.
+        dash: Index into :data:`DASHES` (wrapping around); 0 is solid.
+    """
+
+    colour: str
+    dash: int = 0
+
+    @property
+    def plotly_dash(self) -> str:
+        """The Plotly ``line.dash`` name."""
+        return DASHES[self.dash % len(DASHES)][0]
+
+    @property
+    def matplotlib_dash(self) -> Any:
+        """The matplotlib ``linestyle``."""
+        return DASHES[self.dash % len(DASHES)][1]
+
+
+#: A line style per setting label (settings not in it fall back to :func:`colour`, solid).
+Styles = Mapping[str, LineStyle]
 
 
 def colour(index: int) -> str:
     """The colour of the ``index``-th setting."""
     return PALETTE[index % len(PALETTE)]
+
+
+def _style(styles: Styles | None, setting: str, index: int) -> LineStyle:
+    """The style of the ``index``-th setting: from ``styles``, else the ``index``-th colour."""
+    if styles is not None and setting in styles:
+        return styles[setting]
+    return LineStyle(colour(index))
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -73,6 +118,7 @@ def metric_png(
     path: str | Path,
     settings: Sequence[str],
     theory: TheoryCurves | None = None,
+    styles: Styles | None = None,
 ) -> Path:
     """Mean line and 95 % band per setting against generation, written as a PNG.
 
@@ -84,6 +130,7 @@ def metric_png(
         path: The PNG to write.
         settings: Setting labels in legend order (fixes each setting's colour).
         theory: Predicted curves per setting label, drawn dashed.
+        styles: Colour and dash per setting label; default the setting's colour, solid.
 
     Returns:
         ``path`` as a Path.
@@ -103,8 +150,17 @@ def metric_png(
         gen, mean, lo, hi, n_nan = _series(summary, setting)
         if gen.size == 0:
             continue
-        ax.fill_between(gen, lo, hi, color=colour(i), alpha=0.2, linewidth=0)
-        ax.plot(gen, mean, color=colour(i), marker="o", markersize=3, label=_plain(setting))
+        style = _style(styles, setting, i)
+        ax.fill_between(gen, lo, hi, color=style.colour, alpha=0.2, linewidth=0)
+        ax.plot(
+            gen,
+            mean,
+            color=style.colour,
+            linestyle=style.matplotlib_dash,
+            marker="o",
+            markersize=3,
+            label=_plain(setting),
+        )
         if np.any(n_nan > 0):
             flagged = True
             ax.plot(
@@ -121,7 +177,7 @@ def metric_png(
                 t_gen,
                 t_val,
                 linestyle="--",
-                color=colour(i),
+                color=style.colour,
                 linewidth=1.2,
                 label=_plain(f"theory: {setting}"),
             )
@@ -139,13 +195,23 @@ def metric_png(
     return path
 
 
+def _generation_step(summary: Any) -> int:
+    """Whole-generation ticks, about ten of them at most (Plotly would add 1.5, 2.5 ...)."""
+    last = float(np.nanmax(summary["generation"])) if len(summary) else 1.0
+    return max(1, int(np.ceil(last / 10)))
+
+
 def metric_plotly(
     summary: Any,
     metric: str,
     settings: Sequence[str],
     theory: TheoryCurves | None = None,
+    styles: Styles | None = None,
 ) -> Any:
     """The interactive version of :func:`metric_png`: a Plotly figure (line + band per setting).
+
+    The band is one filled trace (no legend entry, no hover) and the mean another, both in the
+    setting's legend group; the mean's hover shows the band and the number of NaN repeats.
 
     Returns:
         A ``plotly.graph_objects.Figure``.
@@ -157,13 +223,18 @@ def metric_plotly(
         gen, mean, lo, hi, n_nan = _series(summary, setting)
         if gen.size == 0:
             continue
+        style = _style(styles, setting, i)
+        line = {"color": style.colour}
+        if style.dash:  # solid is Plotly's default: left out, so undashed figures stay as they were
+            line["dash"] = style.plotly_dash
         ok = np.isfinite(lo) & np.isfinite(hi)
         fig.add_trace(
             go.Scatter(
                 x=np.concatenate([gen[ok], gen[ok][::-1]]),
                 y=np.concatenate([hi[ok], lo[ok][::-1]]),
                 fill="toself",
-                fillcolor=_rgba(colour(i), 0.2),
+                fillcolor=_rgba(style.colour, 0.2),
+                mode="lines",  # Plotly's default for < 20 points adds stray markers
                 line={"width": 0},
                 hoverinfo="skip",
                 legendgroup=setting,
@@ -182,7 +253,7 @@ def metric_plotly(
                     "<extra>%{fullData.name}</extra>"
                 ),
                 mode="lines+markers",
-                line={"color": colour(i)},
+                line=line,
                 marker={
                     "size": np.where(n_nan > 0, 10, 5),
                     "symbol": np.where(n_nan > 0, "x", "circle").tolist(),
@@ -198,7 +269,7 @@ def metric_plotly(
                     x=t_gen,
                     y=t_val,
                     mode="lines",
-                    line={"color": colour(i), "dash": "dash"},
+                    line={"color": style.colour, "dash": "dash"},
                     legendgroup=setting,
                     name=_plotly_text(f"theory: {setting}"),
                 )
@@ -206,6 +277,7 @@ def metric_plotly(
     fig.update_layout(
         title={"text": _plotly_text(metric)},
         xaxis_title="generation",
+        xaxis={"tick0": 0, "dtick": _generation_step(summary)},
         yaxis_title=_plotly_text(metric),
         height=420,
         margin={"l": 60, "r": 20, "t": 50, "b": 50},

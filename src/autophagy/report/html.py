@@ -639,10 +639,15 @@ def _config_section(experiment: Experiment) -> str:
     )
 
 
-def _charts_section(charts: Sequence[tuple[str, Path, Any]]) -> str:
+def _charts_section(
+    charts: Sequence[tuple[str, Path, Any]],
+    intro: str = "Mean over repeats with a 95 % Student-t band.",
+) -> str:
+    """One interactive chart per (metric, PNG, Plotly figure), each linking its PNG; ``intro``
+    is trusted HTML. plotly.js is inlined with the first chart only."""
     if not charts:
         return "<section><h2>Metrics</h2><p>No metrics recorded yet.</p></section>"
-    parts = ["<section><h2>Metrics</h2><p>Mean over repeats with a 95 % Student-t band.</p>"]
+    parts = [f"<section><h2>Metrics</h2><p>{intro}</p>"]
     for i, (metric, png, fig) in enumerate(charts):
         div = fig.to_html(
             full_html=False,

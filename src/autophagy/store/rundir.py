@@ -55,7 +55,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text))
+    """:func:`atomic_write` of UTF-8 text (whatever the locale's encoding)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def initial_status(config: dict[str, Any], run_id: str, version: str, status: str) -> dict[str, Any]:
