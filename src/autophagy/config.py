@@ -375,9 +375,11 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
 _PROVIDED_SOURCES: dict[str, Any] = {}
 
 
-def data_key(config: ExperimentConfig) -> str:
-    """Identity of ``config.data``: runs with equal keys read the same data source."""
-    return json.dumps(config.data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def data_key(config: ExperimentConfig | Mapping[str, Any]) -> str:
+    """Identity of the data section of a config (or of its ``to_dict()``): runs with equal keys
+    read the same data source."""
+    data = config["data"] if isinstance(config, Mapping) else config.data.model_dump(mode="json")
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def provide_source(key: str, source: Any) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pickle
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -34,8 +32,8 @@ def test_gather_builds_each_data_source_once_and_install_provides_it(tmp_path, m
     install(received)
     assert build_source(configs[1]) is received.sources[data_key(configs[1])]
     assert build_source(configs[3]) is received.sources[data_key(configs[3])]
-    one = shared.for_config(configs[0])  # a Ray task's part: its own data set only
-    assert list(one.sources) == [data_key(configs[0])]
+    one = shared.for_config(configs[0].to_dict())  # a Ray task's part: its own data set only
+    assert list(one.sources) == [data_key(configs[0])] == [data_key(configs[0].to_dict())]
     assert SharedInputs().for_config(configs[0]).sources == {}
 
 
@@ -69,5 +67,4 @@ def test_an_installed_classifier_is_used_without_training(monkeypatch):
     ("cuda", False, True), ("cuda", True, True), ("auto", True, True), ("auto", False, False), ("cpu", True, False), (None, True, False),
 ])
 def test_runs_request_a_gpu_from_ray_when_their_config_asks_for_cuda(device, cluster_gpus, wanted):
-    config = SimpleNamespace(generator=SimpleNamespace(device=device) if device else SimpleNamespace())
-    assert wants_gpu(config, cluster_gpus) is wanted
+    assert wants_gpu(device, cluster_gpus) is wanted

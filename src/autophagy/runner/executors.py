@@ -256,18 +256,17 @@ class RayExecutor:
         self._running: dict[Any, RunTask] = {}
 
     def _shared_ref(self, task: RunTask) -> Any:
-        from ..config import data_key, load_config
+        """The object-store ref of the shared inputs of ``task``'s data set (put once)."""
+        from ..config import data_key
 
-        config = load_config(task.config)
-        key = data_key(config)
+        key = data_key(task.config)
         if key not in self._refs:
-            self._refs[key] = self._ray.put(self._shared.for_config(config))
-        return self._refs[key], config
+            self._refs[key] = self._ray.put(self._shared.for_config(task.config))
+        return self._refs[key]
 
     def submit(self, task: RunTask) -> None:
-        ref, config = self._shared_ref(task)
-        gpus = 1 if wants_gpu(config, self._has_gpus) else 0
-        handle = self._remote.options(num_cpus=1, num_gpus=gpus, max_retries=0).remote(task, ref)
+        gpus = 1 if wants_gpu(task.config["generator"].get("device"), self._has_gpus) else 0
+        handle = self._remote.options(num_cpus=1, num_gpus=gpus, max_retries=0).remote(task, self._shared_ref(task))
         self._running[handle] = task
 
     def poll(self, timeout: float) -> list[Outcome]:
@@ -293,7 +292,7 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def wants_gpu(config: Any, cluster_has_gpus: bool) -> bool:
-    """Whether a run needs a GPU from Ray: ``device: cuda``, or ``auto`` on a cluster with GPUs."""
-    device = getattr(config.generator, "device", None)
+def wants_gpu(device: str | None, cluster_has_gpus: bool) -> bool:
+    """Whether a run whose ``generator.device`` is ``device`` (None: a family without one) needs a
+    GPU from Ray: ``cuda``, or ``auto`` on a cluster with GPUs."""
     return device == "cuda" or (device == "auto" and cluster_has_gpus)

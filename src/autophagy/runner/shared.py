@@ -11,7 +11,7 @@ building their own copies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ class SharedInputs:
     sources: dict[str, Any] = field(default_factory=dict)
     classifiers: tuple[Classifier, ...] = ()
 
-    def for_config(self, config: ExperimentConfig) -> SharedInputs:
-        """The part one run needs (what a Ray task is handed)."""
+    def for_config(self, config: ExperimentConfig | Mapping[str, Any]) -> SharedInputs:
+        """The part one run needs (what a Ray task is handed); ``config`` may be a ``to_dict()``."""
         key = data_key(config)
         if key not in self.sources:
             return SharedInputs()

@@ -37,6 +37,8 @@ import yaml
 from ..exceptions import CorruptRunError, RunConflictError
 
 METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
+#: PyYAML's safe loader, in C where libyaml is present (a sweep re-reads thousands of configs).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -159,7 +161,7 @@ class RunDir:
         if not config_path.exists():
             return False
         try:
-            existing = yaml.safe_load(config_path.read_text())
+            existing = yaml.load(config_path.read_text(), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
         except yaml.YAMLError as exc:
             raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
         if existing != config:
