@@ -244,3 +244,66 @@ def test_bad_sweep_options_exit_2_before_any_work(tmp_path, capsys, args, messag
     assert main(["sweep", str(spec), "--out", str(tmp_path / "runs"), *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_worker_killed_mid_run_fails_its_task_which_is_retried_to_the_same_result(tmp_path, reference):
+    """A worker process dying (OOM killer, lost node) breaks the pool: the run is retried on a new
+    pool, resumes after its last finished generation and ends with the uninterrupted values."""
+    import threading
+
+    configs = expand(sweep_config(generations=30, n=1000, seeds=3))
+    victims: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for status in statuses(tmp_path):
+                if status["status"] == "running" and status.get("generations_done", 0) >= 3 and status.get("pid") != os.getpid():
+                    os.kill(status["pid"], signal.SIGKILL)
+                    victims.append(status["pid"])
+                    return
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    events = []
+    summaries = run_sweep(configs, out=tmp_path, backend="process", workers=2, retries=2, on_event=events.append)
+    killer.join()
+    assert victims, "no worker was caught mid-run"
+    assert [s["status"] for s in summaries] == ["complete"] * 12
+    retried = [e for e in events if e["kind"] == "retry"]
+    assert retried and all(e["error"].startswith("worker process died") for e in retried)
+    assert len(retried) <= 4  # the pool held at most two tasks per worker when it broke
+    want_catalog, want_metrics = reference
+    pd.testing.assert_frame_equal(comparable(autophagy.catalog(tmp_path)), comparable(want_catalog))
+    pd.testing.assert_frame_equal(autophagy.load_metrics(tmp_path), want_metrics)
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    """A Ray cluster head started apart from the test process (``ray start --head``)."""
+    pytest.importorskip("ray", reason="the 'ray' extra is not installed (pip install 'autophagy[ray]')")
+    ray_cli = Path(sys.executable).with_name("ray")
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    port = "6391"
+    started = subprocess.run(
+        [str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def test_a_sweep_joins_a_ray_cluster_at_an_address(tmp_path, ray_head, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    configs = expand(sweep_config(seeds=1))
+    spec = write_spec(tmp_path, sweep_config(seeds=1))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "cluster"), "--backend", "ray", "--address", ray_head]) == 0
+    run_sweep(configs, out=tmp_path / "local", backend="local")
+    pd.testing.assert_frame_equal(autophagy.load_metrics(tmp_path / "cluster"), autophagy.load_metrics(tmp_path / "local"))
+    import ray
+
+    assert not ray.is_initialized()  # the driver disconnected; the cluster stays up for others

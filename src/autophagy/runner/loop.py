@@ -9,6 +9,8 @@ and ends with exactly the rows an uninterrupted run gives (every random stream i
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,7 +119,9 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     started = time.perf_counter()
     if store is not None:
         status = store.read_status()
-        store.update_status(status="running", error=None, attempts=int(status.get("attempts") or 0) + 1)
+        store.update_status(
+            status="running", error=None, attempts=int(status.get("attempts") or 0) + 1, host=socket.gethostname(), pid=os.getpid()
+        )
         if done == 0 and config.eval.snapshot_size:
             store.save_samples("real", engine.real_snapshot())
     snapshots = _snapshot_generations(config.generations)

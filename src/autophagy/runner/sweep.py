@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -164,30 +165,33 @@ def _summary(run: PlannedRun, status: str, *, error: str | None = None, attempts
 
 
 def _schedule(executor: Executor, runs: list[PlannedRun], out: str, retries: int, emit: Callable[[dict[str, Any]], None]) -> Any:
-    """Feed ``runs`` to ``executor`` and yield a summary per run as each ends (see :func:`run_sweep`)."""
+    """Feed ``runs`` to ``executor`` and yield a summary per run as each ends (see :func:`run_sweep`).
+
+    At most two tasks per worker are handed over at a time: the workers never wait for work, and
+    a worker pool that breaks (a worker killed) fails only the tasks it held, not the whole sweep.
+    """
     by_id = {run.run_id: run for run in runs}
     compute: dict[str, float] = dict.fromkeys(by_id, 0.0)
-    for run in runs:
-        executor.submit(RunTask(run.config.to_dict(), run.run_id, out))
-    in_flight, deferred = len(runs), []
-    while in_flight:
-        if not (outcomes := executor.poll(timeout=0.2)):
+    waiting = deque(RunTask(run.config.to_dict(), run.run_id, out) for run in runs)
+    window, in_flight, deferred = 2 * executor.workers, 0, []
+    while waiting or in_flight or deferred:
+        while waiting and in_flight < window:
+            executor.submit(waiting.popleft())
+            in_flight += 1
+        if not in_flight:  # only runs another sweep was computing are left: wait for them, read them back
+            waiting.extend(deferred)
+            deferred = []
             continue
-        for outcome in outcomes:
+        for outcome in executor.poll(timeout=0.2):
+            in_flight -= 1
             task, run = outcome.task, by_id[outcome.task.run_id]
             compute[run.run_id] += outcome.compute_s
-            if outcome.status == "busy":  # another sweep computes it: wait for it once ours are done
+            if outcome.status == "busy":
                 deferred.append(replace(task, wait=True))
             elif outcome.status == "failed" and task.attempt <= retries:
                 emit({"kind": "retry", "run_id": run.run_id, "attempt": task.attempt + 1, "error": outcome.error})
-                executor.submit(replace(task, attempt=task.attempt + 1))
-                continue
+                waiting.appendleft(replace(task, attempt=task.attempt + 1))
             else:
                 summary = _summary(run, outcome.status, error=outcome.error, attempts=task.attempt, compute_s=compute[run.run_id])
                 emit({"kind": "run", **summary})
                 yield summary
-            in_flight -= 1
-        if in_flight == 0 and deferred:
-            for task in deferred:
-                executor.submit(task)
-            in_flight, deferred = len(deferred), []

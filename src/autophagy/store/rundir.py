@@ -5,8 +5,9 @@ Contract of a run directory ``<out>/<name>/<run_id>/``:
 - ``config.yaml``: the resolved config; a directory holding a different config is refused.
 - ``run.json``: run_id, name, status (pending | running | complete | failed | interrupted), seed,
   repeats, generations, generations_done, attempts (times a process started computing it),
-  compute_s (seconds spent computing, over all attempts), version, git_sha, created, updated,
-  error (the message of the last failure).
+  compute_s (seconds spent computing, over all attempts), host and pid (of the process that
+  last started computing it), version, git_sha, created, updated, error (the message of the
+  last failure).
 - ``.lock``: held (``fcntl.flock``) by the process computing the run (:mod:`.lock`).
 - ``metrics.parquet``: columns run, seed, generation, metric, value; rewritten (temp file +
   rename) after every generation, so it always holds whole generations.
