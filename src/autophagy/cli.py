@@ -81,6 +81,7 @@ def _sweep(
     from .runner.sweep import run_sweep
 
     total_generations = sum(c.generations for c in configs)
+    generations_of = {c.run_id(): c.generations for c in configs}
     failures = 0
     with _progress() as bar:
         runs = bar.add_task("runs", total=len(configs))
@@ -95,10 +96,9 @@ def _sweep(
                 failures += event["status"] == "failed"
                 bar.advance(runs)
                 if event.get("skipped"):  # finished by an earlier sweep
-                    bar.advance(gens, configs_generations.get(event["run_id"], 0))
+                    bar.advance(gens, generations_of.get(event["run_id"], 0))
                 bar.update(runs, description=f"runs ({failures} failed)" if failures else "runs")
 
-        configs_generations = {c.run_id(): c.generations for c in configs}
         summaries = run_sweep(configs, out=out, workers=workers, backend=backend, address=address, retries=retries, on_event=on_event)
         bar.update(gens, completed=total_generations)
     return summaries
@@ -169,6 +169,7 @@ def status(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt:
     """A sweep's state from disk alone: runs per status, progress, failures with their error."""
     from .store.catalog import runs_table
 
+    _check_format(fmt, ("table", "json", "csv"))
     frame = runs_table(directory)
     if frame.empty:
         typer.echo(f"no runs under {directory}")

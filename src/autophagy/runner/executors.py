@@ -248,8 +248,9 @@ class RayExecutor:
                 ray.init(num_cpus=workers, **quiet)
             else:
                 ray.init(address=address, **quiet)
-        self.workers = int(ray.cluster_resources().get("CPU", workers))
-        self._has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        resources = ray.cluster_resources()
+        self.workers = int(resources.get("CPU", workers))
+        self._has_gpus = resources.get("GPU", 0) > 0
         self._remote = ray.remote(_ray_task)
         self._shared = shared
         self._refs: dict[str, Any] = {}  # data key -> object-store ref of its SharedInputs

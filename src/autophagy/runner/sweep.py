@@ -144,8 +144,8 @@ def plan(configs: list[ExperimentConfig], out: str | Path) -> list[PlannedRun]:
             continue
         seen.add(run_id)
         store = RunDir(run_dir_for(config, out))
-        store.create_pending(config.to_dict(), run_id, version=__version__)
-        status = store.read_status()
+        created = store.create_pending(config.to_dict(), run_id, version=__version__)
+        status = {} if created else store.read_status()  # a run just written as pending is not complete
         done = status.get("status") == "complete" and status.get("generations_done") == config.generations
         runs.append(PlannedRun(config, run_id, store.path, done))
     return runs
