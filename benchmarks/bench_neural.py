@@ -42,7 +42,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 import autophagy  # noqa: E402
-from autophagy.config import build_source, load_yaml  # noqa: E402
+from autophagy.config import load_yaml  # noqa: E402
+from autophagy.registry import build_source  # noqa: E402
 from autophagy.runner import engines  # noqa: E402
 
 FAMILIES = ("vae", "ddpm", "gan")
@@ -110,7 +111,7 @@ def bench(family: str, args: argparse.Namespace, data_path: str | None) -> dict[
     config = autophagy.load_config(raw)
     source = build_source(config)
     start = time.perf_counter()
-    from autophagy.neural.features import classifier
+    from autophagy.images.features import classifier
 
     lab = classifier(source)  # the feature classifier's one-off training (cached for the run below)
     classifier_seconds = time.perf_counter() - start

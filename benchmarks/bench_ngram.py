@@ -1,6 +1,6 @@
 """Benchmark: the ``ngram`` generator (trigram, modified Kneser–Ney), 20 fully synthetic generations on 1M tokens.
 
-Generation 0 fits an :class:`~autophagy.text.ngram.NGramLM` (order 3, V = 2000, seq_len 64) on
+Generation 0 fits an :class:`~autophagy.text.ngram_model.NGramLM` (order 3, V = 2000, seq_len 64) on
 15,625 real sequences (1,000,000 tokens); every later generation fits a fresh model on the
 1,000,000 tokens the previous one sampled (λ = ``--bias``, default 1: the model's exact
 distribution). Real data come from :func:`real_sequences`: by default a synthetic Zipfian
@@ -31,7 +31,7 @@ from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from autophagy.text.ngram import NGramLM  # noqa: E402
+from autophagy.text.ngram_model import NGramLM  # noqa: E402
 
 VOCAB, SEQ_LEN, N_SEQ, N_HELDOUT, GENERATIONS, ORDER, SEED = 2000, 64, 15_625, 1_000, 20, 3, 0
 TARGET_S = 60.0

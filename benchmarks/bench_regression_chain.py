@@ -39,7 +39,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 import autophagy  # noqa: E402
-from autophagy.config import build_source  # noqa: E402
+from autophagy.registry import build_source  # noqa: E402
 
 DIM, T0, T, NOISE, GENERATIONS, REPEATS, SEED = 300, 600, 600, 0.1, 10, 50, 0
 TARGET = 10.0

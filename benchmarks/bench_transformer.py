@@ -50,7 +50,7 @@ def main() -> None:
     config = autophagy.load_config(raw)
 
     from autophagy.neural._torch import require_torch, resolve_device
-    from autophagy.text.transformer import TransformerLM
+    from autophagy.text.transformer_model import TransformerLM
 
     device = resolve_device(config.generator.device)
     torch = require_torch()

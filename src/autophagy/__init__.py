@@ -8,14 +8,14 @@ The core imports numpy, scipy and pydantic only; scikit-learn, POT, pandas, Duck
 matplotlib load inside the functions that use them.
 """
 
-from ._threads import set_single_thread_env
+from autophagy._threads import set_single_thread_env
 
 set_single_thread_env()  # before numpy loads: one BLAS thread per process (see DESIGN.md)
 
-__version__ = "0.1.0"
+from autophagy._version import __version__  # noqa: E402
 
-from .config import ExperimentConfig, load_config  # noqa: E402
-from .exceptions import (  # noqa: E402
+from autophagy.config import ExperimentConfig, load_config  # noqa: E402
+from autophagy.exceptions import (  # noqa: E402
     AutophagyError,
     CorruptRunError,
     DegenerateFitError,
@@ -27,9 +27,9 @@ from .exceptions import (  # noqa: E402
     RunConflictError,
     StatisticalWarning,
 )
-from .registry import entries  # noqa: E402
-from .runner.loop import Result, run  # noqa: E402
-from .store.catalog import catalog, load_metrics, query  # noqa: E402
+from autophagy.registry import entries  # noqa: E402
+from autophagy.runner.loop import Result, run  # noqa: E402
+from autophagy.store.catalog import catalog, load_metrics, query  # noqa: E402
 
 __all__ = [
     "AutophagyError",

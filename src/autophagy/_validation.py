@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .exceptions import InvalidParameterError
+from autophagy.exceptions import InvalidParameterError
 
 
 class Model(BaseModel):

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .exceptions import AutophagyError
+from autophagy.exceptions import AutophagyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-consuming generative training loops.")
 
@@ -49,8 +49,8 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and exit.")] = False,
 ) -> None:
     """Run (or resume) one experiment and print where its results are."""
-    from .config import dump_yaml, load_config
-    from .runner.loop import run as run_experiment
+    from autophagy.config import dump_yaml, load_config
+    from autophagy.runner.loop import run as run_experiment
 
     resolved = load_config(config, set_ or [])
     if dry_run:
@@ -69,7 +69,7 @@ def run(
 
 
 def _at_least_one(value: int | None, option: str) -> None:
-    from ._validation import check
+    from autophagy._validation import check
 
     check(value is None or value >= 1, option, "an int >= 1", value)
 
@@ -78,7 +78,7 @@ def _sweep(
     configs: list[Any], out: Path, workers: int | None, backend: str = "process", address: str | None = None, retries: int = 1
 ) -> list[dict[str, Any]]:
     """Run a sweep under a Rich progress display: runs done / total with ETA, failures, generations."""
-    from .runner.sweep import run_sweep
+    from autophagy.runner.sweep import run_sweep
 
     total_generations = sum(c.generations for c in configs)
     generations_of = {c.run_id(): c.generations for c in configs}
@@ -144,9 +144,9 @@ def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the expanded runs and exit.")] = False,
 ) -> None:
     """Run a grid of configs × seeds on a process pool or a Ray cluster (rerun to resume)."""
-    from ._validation import check
-    from .runner.executors import BACKENDS, require_ray
-    from .runner.sweep import expand
+    from autophagy._validation import check
+    from autophagy.runner.executors import BACKENDS, require_ray
+    from autophagy.runner.sweep import expand
 
     _at_least_one(workers, "--workers")
     check(backend in BACKENDS, "--backend", f"one of {', '.join(BACKENDS)}", backend)
@@ -167,7 +167,7 @@ def sweep(
 @app.command()
 def status(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt: FormatOption = "table") -> None:
     """A sweep's state from disk alone: runs per status, progress, failures with their error."""
-    from .store.catalog import runs_table
+    from autophagy.store.catalog import runs_table
 
     _check_format(fmt, ("table", "json", "csv"))
     frame = runs_table(directory)
@@ -221,8 +221,8 @@ def report(
     It lists the config keys pooled inside a group, and each group's runs, seeds and statuses.
     The page works offline (plotly.js inlined once); the charts' PNGs go to OUT/figures/.
     """
-    from .exceptions import InvalidParameterError
-    from .report import build_comparison, build_report
+    from autophagy.exceptions import InvalidParameterError
+    from autophagy.report import build_comparison, build_report
 
     if by:
         typer.echo(str(build_comparison(directory, by, out, metric)))
@@ -236,7 +236,7 @@ def report(
 @app.command("list")
 def list_(fmt: FormatOption = "table") -> None:
     """List the registered data sources, generators, loops and metrics."""
-    from .registry import GROUPS, entries
+    from autophagy.registry import GROUPS, entries
 
     rows = [{"group": g, "name": e.name, "summary": e.summary} for g in GROUPS for e in entries(g).values()]
     if fmt == "json":
@@ -262,14 +262,14 @@ def runs(
     fmt: FormatOption = "table",
 ) -> None:
     """List the runs under DIR: status, flattened config keys and last-generation metrics (final.*)."""
-    from .store.catalog import catalog
+    from autophagy.store.catalog import catalog
 
     _check_format(fmt, ("table", "json", "csv"))
     frame = catalog(directory, where)
     if fmt != "table" or frame.empty:
         _print_frame(frame, fmt)
         return
-    from .report.collect import BOOKKEEPING
+    from autophagy.report.collect import BOOKKEEPING
 
     hidden = {"path", "error", "compute_s", "attempts", "generations", *(f"final.{m}" for m in BOOKKEEPING)}
     shown = [c for c in frame.columns if c in ("run_id", "name", "status", "generations_done")
@@ -286,7 +286,7 @@ def query(
     fmt: FormatOption = "table",
 ) -> None:
     """Query every run's metrics under DIR with DuckDB."""
-    from .store.catalog import query as run_query
+    from autophagy.store.catalog import query as run_query
 
     _print_frame(run_query(directory, sql), fmt)
 
@@ -305,8 +305,8 @@ def demo(
     With --family: that neural family's loops (fully_synthetic / fresh × two λ, 10 generations) on
     the bundled 8×8 digits, then the report with sample grids and class histograms.
     """
-    from .demo import demo_configs
-    from .report import build_report
+    from autophagy.demo import demo_configs
+    from autophagy.report import build_report
 
     _at_least_one(repeats, "--repeats")
     _at_least_one(workers, "--workers")
@@ -343,8 +343,8 @@ def admissible(
     fmt: FormatOption = "table",
 ) -> None:
     """How many synthetic samples per generation can join n_r real ones before they hurt (MAD §5)."""
-    from .theory import admissible_synthetic, phase_diagram
-    from .theory.admissible import default_grid
+    from autophagy.theory import admissible_synthetic, phase_diagram
+    from autophagy.theory.admissible import default_grid
 
     _check_format(fmt, ("table", "json", "csv"))
     _at_least_one(workers, "--workers")
@@ -367,7 +367,7 @@ def admissible(
             lo, hi = result.threshold_bracket
             typer.echo(f"largest admissible n_s: {lo} (n_e/n_r crosses 1 between n_s = {lo} and {hi})")
     if plot:
-        from .report.figures import phase_png
+        from autophagy.report.figures import phase_png
 
         grid = [v for v in (n_synthetic or default_grid(n_real)) if v > 0]
         biases = sorted({*PHASE_BIASES, float(bias)}, reverse=True)
@@ -400,7 +400,7 @@ def _admissible_frame(result: Any) -> Any:
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
-    from .exceptions import InvalidParameterError
+    from autophagy.exceptions import InvalidParameterError
 
     if fmt not in allowed:
         raise InvalidParameterError(f"The '--format' parameter must be one of {', '.join(allowed)}. Got {fmt!r} instead.")

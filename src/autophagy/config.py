@@ -20,11 +20,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsAny
 
-from ._validation import Model, check, validate
-from .exceptions import InvalidParameterError
-from .generators.base import GeneratorConfig
-from .loops.policy import LoopConfig
-from .metrics.evaluate import (
+from autophagy._validation import Model, check, validate
+from autophagy.exceptions import InvalidParameterError
+from autophagy.core.generator import GeneratorConfig
+from autophagy.loops.policy import LoopConfig
+from autophagy.metrics.evaluate import (
     NEEDS_GAUSSIAN_TRUTH,
     NEEDS_IMAGES,
     NEEDS_LINEAR_TRUTH,
@@ -34,7 +34,7 @@ from .metrics.evaluate import (
     NEEDS_TEXT_TRUTH,
     EvalConfig,
 )
-from .registry import entries, get
+from autophagy.registry import build_generator, build_source, entries, get
 
 DEFAULT_METRICS = [
     "frechet",
@@ -219,7 +219,7 @@ def default_metrics(source: Any) -> list[str]:
     if hasattr(source, "image_shape"):  # labelled images
         return IMAGE_METRICS
     if hasattr(source, "vocab_size"):  # token sequences; the exact law of a grammar adds its metrics
-        from .metrics.text import TEXT_METRICS
+        from autophagy.text.metrics import TEXT_METRICS
 
         if not hasattr(source, "log_prob"):
             return TEXT_METRICS
@@ -255,10 +255,10 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
 
 def _cross_check(config: ExperimentConfig) -> None:
     """Checks that involve several groups."""
-    from .neural.config import NeuralConfig
+    from autophagy.neural.config import NeuralConfig
 
     if isinstance(config.generator, NeuralConfig):  # the extra and the device first: nothing else matters without them
-        from .neural._torch import require_torch, resolve_device
+        from autophagy.neural._torch import require_torch, resolve_device
 
         require_torch()
         resolve_device(config.generator.device)
@@ -330,7 +330,7 @@ def data_modality(source: Any) -> str:
 def _check_modality(config: ExperimentConfig, source: Any) -> None:
     """Images go with the image generators and image metrics, token sequences with the language
     models and text metrics; the neural kinds need torch and their device (checked first)."""
-    from .neural.config import NeuralConfig
+    from autophagy.neural.config import NeuralConfig
 
     gen = config.generator
     data, model = data_modality(source), getattr(type(gen), "modality", "vectors")
@@ -352,10 +352,10 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
             check(data == "text", "metrics", f"free of {name!r} unless data.kind is 'grammar' or 'corpus'", name)
         if name in NEEDS_TEXT_TRUTH:
             check(hasattr(source, "log_prob"), "metrics", f"free of {name!r} unless the text's exact law is known (data.kind 'grammar')", name)
-    from .metrics.text_embedding import TEXT_EMBEDDING_METRICS
+    from autophagy.text.embedding_metrics import TEXT_EMBEDDING_METRICS
 
     if set(TEXT_EMBEDDING_METRICS) & set(config.metrics):  # the sentence-embedding model: fail now, not after a fit
-        from .text.embeddings import check_installed
+        from autophagy.text.embeddings import check_installed
 
         check_installed()
     if data == "text" and hasattr(source, "chunks"):
@@ -365,39 +365,9 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
         held_out = len(source.test_index)
         check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", config.eval.n_samples)
         if config.eval.feature_network is not None:
-            from .neural.features import check_feature_network
+            from autophagy.images.features import check_feature_network
 
             check_feature_network(config.eval.feature_network)
-
-
-#: Data sources built elsewhere and handed to this process (a sweep's shared inputs, see
-#: :mod:`autophagy.runner.shared`), by :func:`data_key`.
-_PROVIDED_SOURCES: dict[str, Any] = {}
-
-
-def data_key(config: ExperimentConfig | Mapping[str, Any]) -> str:
-    """Identity of the data section of a config (or of its ``to_dict()``): runs with equal keys
-    read the same data source."""
-    data = config["data"] if isinstance(config, Mapping) else config.data.model_dump(mode="json")
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def provide_source(key: str, source: Any) -> None:
-    """Let :func:`build_source` return ``source`` for configs whose :func:`data_key` is ``key``."""
-    _PROVIDED_SOURCES[key] = source
-
-
-def build_source(config: ExperimentConfig):  # type: ignore[no-untyped-def]
-    """The data source named by ``config.data`` (one provided to this process, if any)."""
-    provided = _PROVIDED_SOURCES.get(data_key(config)) if _PROVIDED_SOURCES else None
-    if provided is not None:
-        return provided
-    return get("data", config.data.kind).build(config.data)  # type: ignore[attr-defined]
-
-
-def build_generator(config: ExperimentConfig, source: Any):  # type: ignore[no-untyped-def]
-    """A new, unfitted generator named by ``config.generator``."""
-    return get("generator", config.generator.kind).build(config.generator, source)
 
 
 def dump_yaml(config: ExperimentConfig) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from .config import ExperimentConfig, load_yaml
+from autophagy.config import ExperimentConfig, load_yaml
 
 DEMO_FILES = ("demo_gaussian.yaml", "demo_gmm.yaml")
 #: The neural demos (``autophagy demo --family vae``): PyTorch, minutes per run on a CPU.
@@ -17,8 +17,8 @@ def demo_configs(repeats: int = 5, family: str | None = None) -> list[Experiment
 
     ``family``: None for the default Gaussian/GMM demo, else a key of :data:`FAMILY_FILES`.
     """
-    from ._validation import check
-    from .runner.sweep import expand
+    from autophagy._validation import check
+    from autophagy.runner.sweep import expand
 
     check(family is None or family in FAMILY_FILES, "family", f"one of {sorted(FAMILY_FILES)}", family)
     configs: list[ExperimentConfig] = []

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import InvalidParameterError, NotFittedError
+from autophagy.exceptions import InvalidParameterError, NotFittedError
 
 
 def check_generator(generator: Any, *, dim: int = 3, n: int = 400, seed: int = 0) -> None:

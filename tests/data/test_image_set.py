@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autophagy.data.image_set import ImageSetConfig, build
+from autophagy.images.source import ImageSetConfig, build
 from autophagy.exceptions import InvalidParameterError
 
 

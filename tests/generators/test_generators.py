@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError
-from autophagy.generators import GaussianGenerator, GMMGenerator, KDEGenerator
+from autophagy.vectors import GaussianGenerator, GMMGenerator, KDEGenerator
 from autophagy.testing import check_generator
 
 

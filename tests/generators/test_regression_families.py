@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 import autophagy
-from autophagy.config import DEFAULT_METRICS, HELDOUT_REGRESSION_METRICS, REGRESSION_METRICS, build_generator, build_source, load_config
-from autophagy.data.regression import LinearDataConfig
-from autophagy.data.regression import build as build_linear
+from autophagy.config import DEFAULT_METRICS, HELDOUT_REGRESSION_METRICS, REGRESSION_METRICS, load_config
+from autophagy.registry import build_generator, build_source
+from autophagy.regression.linear_data import LinearDataConfig
+from autophagy.regression.linear_data import build as build_linear
 from autophagy.exceptions import InvalidParameterError
-from autophagy.generators.kernel import KernelRidge
-from autophagy.generators.ridge import ridge_solve
+from autophagy.regression.kernel import KernelRidge
+from autophagy.regression.ridge import ridge_solve
 from autophagy.runner import run_dir_for
 from autophagy.testing import check_generator
 

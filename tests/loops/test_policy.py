@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from autophagy._rng import stream
 from autophagy.config import load_config
-from autophagy.data import GaussianSource
+from autophagy.vectors import GaussianSource
 from autophagy.loops import FIXED, FRESH, LoopState, step, with_generator
 
 

@@ -11,11 +11,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from autophagy.config import load_config  # noqa: E402
-from autophagy.data.image_set import ImageSetConfig, build  # noqa: E402
+from autophagy.images.source import ImageSetConfig, build  # noqa: E402
 from autophagy.exceptions import InvalidParameterError  # noqa: E402
 from autophagy.metrics import EvalConfig, evaluate, functional  # noqa: E402
 from autophagy.metrics.evaluate import make_context  # noqa: E402
-from autophagy.metrics.images import features, predictions  # noqa: E402
+from autophagy.images.metrics import features, predictions  # noqa: E402
 from autophagy.neural import features as fnet  # noqa: E402
 
 # torch.jit.script / save / load warn that TorchScript is deprecated; the standard FID network is TorchScript.

@@ -12,11 +12,11 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
-from autophagy.data.image_set import ImageSetConfig  # noqa: E402
-from autophagy.data.image_set import build as build_images  # noqa: E402
+from autophagy.images.source import ImageSetConfig  # noqa: E402
+from autophagy.images.source import build as build_images  # noqa: E402
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError, NotFittedError  # noqa: E402
-from autophagy.generators.ddpm import DDPMConfig, bias_for, guidance_for  # noqa: E402
-from autophagy.neural.ddpm import DDPMGenerator, Diffusion, build_denoiser, guided_epsilon, noise_schedule  # noqa: E402
+from autophagy.images.ddpm import DDPMConfig, bias_for, guidance_for  # noqa: E402
+from autophagy.images.ddpm_model import DDPMGenerator, Diffusion, build_denoiser, guided_epsilon, noise_schedule  # noqa: E402
 
 SHAPE, K = (1, 8, 8), 10
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 from scipy import stats
 
-from autophagy.data.image_set import ImageSetConfig, build
+from autophagy.images.source import ImageSetConfig, build
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError, NotFittedError
-from autophagy.generators.gan import GANConfig
-from autophagy.generators.vae import VAEConfig
+from autophagy.images.gan import GANConfig
+from autophagy.images.vae import VAEConfig
 from autophagy.neural._torch import generator_from
-from autophagy.neural.gan import GANGenerator
-from autophagy.neural.vae import VAEGenerator
+from autophagy.images.gan_model import GANGenerator
+from autophagy.images.vae_model import VAEGenerator
 
 SHAPE, N_CLASSES = (1, 8, 8), 10
 FAMILIES = {"vae": (VAEConfig, VAEGenerator), "gan": (GANConfig, GANGenerator)}

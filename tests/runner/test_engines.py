@@ -376,7 +376,8 @@ def test_exact_step_keeps_a_factor_of_every_fitted_covariance(loop):
 
 
 def test_both_engines_snapshot_the_same_real_samples():
-    from autophagy.runner.engines import ExactEngine, SampledEngine
+    from autophagy.runner.exact_gaussian import ExactEngine
+    from autophagy.runner.sampled import SampledEngine
 
     config = autophagy.load_config(small_config(eval={"n_samples": 20, "snapshot_size": 50}))
     exact = ExactEngine(config, "x", None).real_snapshot()

@@ -1,6 +1,6 @@
 """The exact linear-regression engine: same law of every per-generation metric as sampling.
 
-:class:`~autophagy.runner.engines.LinearExactEngine` draws each group's Gram matrix and Xᵀy from
+:class:`~autophagy.runner.exact_linear.LinearExactEngine` draws each group's Gram matrix and Xᵀy from
 their Wishart / Normal laws (:mod:`autophagy.exact.regression`) instead of drawing rows, so it
 must reproduce the *distribution* over repeats of every metric the sampled engine writes,
 generation by generation: two-sample Kolmogorov-Smirnov tests at a stated family-wise level,
@@ -15,8 +15,9 @@ import pytest
 
 import autophagy
 from autophagy.exact import regression as linear
-from autophagy.generators.ridge import ridge_solve
-from autophagy.runner.engines import LinearExactEngine, make_engine
+from autophagy.regression.ridge import ridge_solve
+from autophagy.runner.engines import make_engine
+from autophagy.runner.exact_linear import LinearExactEngine
 
 from .equivalence import engines, ks_pvalues, wide
 
@@ -289,7 +290,7 @@ def test_least_squares_shortcut_matches_the_sampled_engine_and_the_closed_form(g
     over 5 generations at 1e-5)."""
     from scipy.stats import ks_2samp
 
-    from autophagy.runner.engines import LinearExactEngine
+    from autophagy.runner.exact_linear import LinearExactEngine
     from autophagy.theory import predict
 
     base = {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import autophagy
-from autophagy.config import build_source, data_key
+from autophagy.registry import build_source, data_key
 from autophagy.runner.executors import wants_gpu
 from autophagy.runner.shared import SharedInputs, gather, install
 
@@ -24,7 +24,7 @@ def gaussian(dim: int, seed: int = 0) -> autophagy.ExperimentConfig:
 
 
 def test_gather_builds_each_data_source_once_and_install_provides_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(autophagy.config, "_PROVIDED_SOURCES", {})
+    monkeypatch.setattr(autophagy.registry, "_PROVIDED_SOURCES", {})
     configs = [gaussian(2, seed) for seed in range(3)] + [gaussian(3)]
     shared = gather(configs, tmp_path)
     assert len(shared.sources) == 2 and not shared.classifiers
@@ -39,7 +39,7 @@ def test_gather_builds_each_data_source_once_and_install_provides_it(tmp_path, m
 
 def test_an_installed_classifier_is_used_without_training(monkeypatch):
     torch = pytest.importorskip("torch")
-    from autophagy.neural import features
+    from autophagy.images import features
 
     config = autophagy.load_config({
         "data": {"kind": "images"},

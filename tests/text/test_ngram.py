@@ -9,9 +9,9 @@ from scipy import stats
 
 from autophagy._validation import validate
 from autophagy.exceptions import InvalidParameterError, NotFittedError
-from autophagy.generators.ngram import NGramConfig
+from autophagy.text.ngram import NGramConfig
 from autophagy.registry import get
-from autophagy.text.ngram import NGramLM
+from autophagy.text.ngram_model import NGramLM
 
 
 def markov_corpus(n, length, vocab, rng, concentration=0.3):

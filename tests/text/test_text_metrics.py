@@ -11,9 +11,9 @@ from autophagy._validation import validate
 from autophagy.exceptions import InvalidParameterError
 from autophagy.metrics import EvalConfig, EvalContext, evaluate
 from autophagy.metrics.evaluate import NEEDS_TEXT, NEEDS_TEXT_TRUTH
-from autophagy.metrics.text import TEXT_METRICS
+from autophagy.text.metrics import TEXT_METRICS
 from autophagy.registry import entries
-from autophagy.text import metrics as tm
+from autophagy.text import functional as tm
 
 
 class IIDText:
@@ -190,7 +190,7 @@ def test_text_metric_names_are_registered_and_listed():
     assert NEEDS_TEXT <= registered
     assert NEEDS_TEXT_TRUTH <= NEEDS_TEXT
     assert set(TEXT_METRICS) <= NEEDS_TEXT and not set(TEXT_METRICS) & NEEDS_TEXT_TRUTH
-    from autophagy.metrics.text_embedding import TEXT_EMBEDDING_METRICS
+    from autophagy.text.embedding_metrics import TEXT_EMBEDDING_METRICS
 
     assert set(TEXT_METRICS) | NEEDS_TEXT_TRUTH | set(TEXT_EMBEDDING_METRICS) == NEEDS_TEXT
 
@@ -276,7 +276,7 @@ def test_tail_probability_falls_back_to_the_token_share():
 
 
 def test_tail_probability_in_row_blocks(monkeypatch):
-    import autophagy.metrics.text as text_metrics
+    import autophagy.text.metrics as text_metrics
 
     ctx = context(TRUTH, IIDModel(MODEL, 12), n=50, rare_threshold=0.05)
     monkeypatch.setattr(text_metrics, "_BLOCK_ENTRIES", 7 * 5)  # blocks of 7 rows, the last one short

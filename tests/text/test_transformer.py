@@ -16,10 +16,10 @@ import torch  # noqa: E402
 
 from autophagy._validation import validate  # noqa: E402
 from autophagy.exceptions import InvalidParameterError, MissingExtraError, NotFittedError  # noqa: E402
-from autophagy.generators.transformer import TransformerConfig, check_pretrained  # noqa: E402
+from autophagy.text.transformer import TransformerConfig, check_pretrained  # noqa: E402
 from autophagy.registry import get  # noqa: E402
 from autophagy.text import decoding  # noqa: E402
-from autophagy.text.transformer import TransformerLM  # noqa: E402
+from autophagy.text.transformer_model import TransformerLM  # noqa: E402
 
 V, L = 12, 16
 TINY = {"n_layer": 1, "n_head": 2, "n_embd": 32, "batch_size": 32, "lr": 3e-3}

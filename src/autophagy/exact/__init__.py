@@ -7,7 +7,7 @@ with the Gram matrix XᵀX and Xᵀy of groups of rows and a batched ridge fit. 
 results as the sampled engine, without drawing the samples.
 """
 
-from .stats import Stats, draw, merge, psd_factor, wishart
-from .step import ExactState, FittedGaussians, exact_step, fit
+from autophagy.exact.stats import Stats, draw, merge, psd_factor, wishart
+from autophagy.exact.step import ExactState, FittedGaussians, exact_step, fit
 
 __all__ = ["ExactState", "FittedGaussians", "Stats", "draw", "exact_step", "fit", "merge", "psd_factor", "wishart"]

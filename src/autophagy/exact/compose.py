@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ..loops.policy import FIXED, FRESH, LoopConfig, Plan
+from autophagy.loops.policy import FIXED, FRESH, LoopConfig, Plan
 
 G = TypeVar("G")
 

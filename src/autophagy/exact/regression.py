@@ -17,7 +17,7 @@ exact::
     ŵ = (G + nαI)⁻¹ b                  (α > 0, or α = 0 with n >= d: ŵ = M⁻ᵀu for one group),
     ŵ = G⁺ b = (Mᵀ)⁺ u = X⁺ y          (α = 0, n < d: the minimum-norm least-squares solution),
 
-which is :func:`autophagy.generators.ridge.ridge_solve`'s convention (XᵀX + nαI)w = Xᵀy.
+which is :func:`autophagy.regression.ridge.ridge_solve`'s convention (XᵀX + nαI)w = Xᵀy.
 Real groups are labelled by w0 with noise σ0, synthetic groups from generator k by ŵ_k with
 noise √λ·σ. Every function works on a leading axis R, one slice per repeat; a generation costs
 O(d³) per repeat (a batched triangular solve or inverse) whatever n is.
@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.regression import LinearTruth
-from ..loops.policy import FIXED, LoopConfig
-from .compose import compose
-from .stats import _bartlett, _outer, wishart_factor
+from autophagy.regression.linear_data import LinearTruth
+from autophagy.loops.policy import FIXED, LoopConfig
+from autophagy.exact.compose import compose
+from autophagy.exact.stats import _bartlett, _outer, wishart_factor
 
 Draw = Callable[[str], np.random.Generator]
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..loops.policy import LoopConfig
-from .compose import compose
-from .stats import Stats, _outer, draw, merge, psd_factor
+from autophagy.loops.policy import LoopConfig
+from autophagy.exact.compose import compose
+from autophagy.exact.stats import Stats, _outer, draw, merge, psd_factor
 
 Draw = Callable[[str], np.random.Generator]
 

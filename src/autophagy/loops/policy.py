@@ -20,9 +20,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
-from .._validation import Model, check
-from ..data.base import DataSource
-from ..generators.base import Generator
+from autophagy._validation import Model, check
+from autophagy.core.source import DataSource
+from autophagy.core.generator import Generator
 
 FIXED = -1
 FRESH = 0

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field, PositiveFloat, PositiveInt
 
-from .._validation import Model
-from ..data.base import DataSource
-from ..registry import entries, register
+from autophagy._validation import Model
+from autophagy.core.source import DataSource
+from autophagy.registry import entries, register
 
 
 class EvalConfig(Model):
@@ -40,7 +40,7 @@ class EvalConfig(Model):
             density / coverage): None (the default) for the lab's digit classifier, trained on
             the data's training images; or the local path of a TorchScript network, e.g. NVIDIA's
             ``inception-2015-12-05.pt`` for standard FID (never downloaded; see
-            :mod:`autophagy.neural.features`). The class metrics always use the lab's classifier.
+            :mod:`autophagy.images.features`). The class metrics always use the lab's classifier.
         feature_size: side in pixels to which images are resized (bilinear) for
             ``feature_network`` (299 for Inception-v3); unused by the lab's classifier.
         rare_threshold: a token is *rare* when its relative frequency in the real training
@@ -123,16 +123,16 @@ NEEDS_GAUSSIAN_TRUTH = {"gaussian_w2"}
 NEEDS_MIXTURE_TRUTH = {"modes_covered", "mean_sq_error", "cov_logdet"}
 
 #: Names that need labelled images (data.kind 'images'); ``classifier_accuracy`` also needs a
-#: class-conditional generator (see :mod:`autophagy.metrics.images`).
+#: class-conditional generator (see :mod:`autophagy.images.metrics`).
 NEEDS_IMAGES = {"fid", "class_entropy", "class_frequency", "classifier_accuracy"}
 
 #: Names that need a text source (token-id sequences) and a language-model generator
-#: (``log_prob``/``token_log_probs``); see :mod:`autophagy.metrics.text`. The ``text_*`` ones
+#: (``log_prob``/``token_log_probs``); see :mod:`autophagy.text.metrics`. The ``text_*`` ones
 #: need only the source's ``decode`` (and the extra 'text'), and are never computed by default.
 NEEDS_TEXT = {
     "perplexity_real", "sample_perplexity", "true_perplexity", "kl_to_truth", "impossible_rate",
     "tail_mass", "tail_probability", "vocab_coverage", "distinct_n", "repetition_rate",
-    # in a sentence-embedding space (extra 'text'; see :mod:`autophagy.metrics.text_embedding`)
+    # in a sentence-embedding space (extra 'text'; see :mod:`autophagy.text.embedding_metrics`)
     "text_frechet", "text_precision", "text_recall", "text_density", "text_coverage",
 }
 #: Of those, the ones that need the text's exact law (a source with ``log_prob``: data.kind 'grammar').
@@ -143,196 +143,9 @@ NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "par
 #: Of those, the ones that need the true linear model (data.kind 'linear' and a linear labeller).
 NEEDS_LINEAR_TRUTH = {"test_error_bias", "test_error_variance", "param_error", "test_error_real"}
 
-#: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, F Fᵀ)
-#: (F Fᵀ = λ Σ_t, F square) and of the true Gaussian N(μ, Σ) alone; the exact engine computes
-#: these for all repeats at once: ``fn(m (R, d), F (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
-MOMENT_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
-    "gaussian_w2": lambda m, f, mu, sigma: _functional().gaussian_w2_batch(m, f @ np.swapaxes(f, 1, 2), mu, sigma),
-    "cov_trace": lambda m, f, mu, sigma: np.einsum("rij,rij->r", f, f),  # tr F Fᵀ
-    "mean_sq_error": lambda m, f, mu, sigma: np.sum((m - mu) ** 2, axis=1),
-    "cov_logdet": lambda m, f, mu, sigma: _logdet_ratio(f, sigma),
-}
-
-
-def _logdet_ratio(factor: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """log det C - log det Σ from square factors F (R, d, d) of C = F Fᵀ; -inf for a singular C.
-
-    From the factor (2 log |det F|) rather than from C: F's condition number is the square root
-    of C's, so a collapsing, badly conditioned covariance (cond C ~ 1e20 after tens of
-    generations) still has a finite, accurate log det.
-    """
-    sign, logdet = np.linalg.slogdet(factor)
-    return np.where(sign != 0, 2.0 * logdet, -np.inf) - np.linalg.slogdet(truth)[1]
-
-
 def metric(name: str, summary: str) -> Callable[[MetricFn], MetricFn]:
     return register("metric", name, summary)
 
-
-def _functional():  # type: ignore[no-untyped-def]
-    # Imported on first use so that validating a config never loads the metric maths.
-    from . import functional
-
-    return functional
-
-
-def _points(ctx: EvalContext) -> tuple[np.ndarray, np.ndarray]:
-    """Where precision/recall/density/coverage compare samples: the feature space of
-    :mod:`autophagy.metrics.images` for images, else the samples themselves."""
-    if ctx.real_labels is not None:
-        from .images import features
-
-        return features(ctx)
-    return ctx.real, ctx.fake
-
-
-def _prdc(ctx: EvalContext) -> dict[str, float]:
-    if "prdc" not in ctx.cache:
-        real, fake = _points(ctx)
-        ctx.cache["prdc"] = _functional().prdc(real, fake, nearest_k=ctx.config.nearest_k)
-    return ctx.cache["prdc"]
-
-
-@metric("frechet", "Fréchet distance (squared, FID convention) between Gaussian fits of real and generated samples")
-def _frechet(ctx: EvalContext) -> float:
-    return _functional().frechet_distance(ctx.real, ctx.fake)
-
-
-@metric("gaussian_w2", "exact squared W2 between G^t's Gaussian N(μ_t, λΣ_t) and the true Gaussian")
-def _gaussian_w2(ctx: EvalContext) -> float:
-    truth = ctx.source.truth()
-    assert truth is not None and len(truth.weights) == 1
-    mean, cov = ctx.generator.moments(bias=ctx.bias)
-    return _functional().gaussian_w2(mean, cov, truth.means[0], truth.covariances[0])
-
-
-@metric("sliced_wasserstein", "sliced 2-Wasserstein distance (POT), eval.n_projections directions")
-def _sliced(ctx: EvalContext) -> float:
-    return _functional().sliced_wasserstein(ctx.real, ctx.fake, n_projections=ctx.config.n_projections, rng=ctx.rng)
-
-
-@metric("mmd", "unbiased MMD² with an RBF kernel, median-heuristic bandwidth")
-def _mmd(ctx: EvalContext) -> float:
-    return _functional().mmd_rbf(ctx.real, ctx.fake)
-
-
-for _name, _text in {
-    "precision": "share of generated samples inside the real k-NN manifold (quality)",
-    "recall": "share of real samples inside the generated k-NN manifold (diversity)",
-    "density": "how many real k-NN balls contain each generated sample, / k (Naeem et al. 2020)",
-    "coverage": "share of real samples whose k-NN ball holds a generated sample (Naeem et al. 2020)",
-}.items():
-    metric(_name, _text)(lambda ctx, _key=_name: _prdc(ctx)[_key])
-
-
-@metric("loglik_real", "mean log-likelihood of held-out real data under G^t (with bias λ)")
-def _loglik(ctx: EvalContext) -> float:
-    return float(np.mean(ctx.generator.log_prob(ctx.real, bias=ctx.bias)))
-
-
-@metric("cov_trace", "trace of G^t's covariance (of its samples where it has no closed form)")
-def _cov_trace(ctx: EvalContext) -> float:
-    if hasattr(ctx.generator, "moments"):
-        return float(np.trace(ctx.generator.moments(bias=ctx.bias)[1]))
-    return float(np.trace(np.atleast_2d(np.cov(ctx.fake, rowvar=False))))
-
-
-@metric("mean_sq_error", "squared distance ‖μ_t - μ‖² between G^t's mean (of its samples where it has no closed form) and the true mean")
-def _mean_sq_error(ctx: EvalContext) -> float:
-    truth = ctx.source.truth()
-    assert truth is not None
-    mean = ctx.generator.moments(bias=ctx.bias)[0] if hasattr(ctx.generator, "moments") else ctx.fake.mean(axis=0)
-    return float(np.sum((mean - truth.moments()[0]) ** 2))
-
-
-@metric("cov_logdet", "log det of G^t's covariance relative to the true one (0 = same volume; → -inf as it collapses)")
-def _cov_logdet(ctx: EvalContext) -> float:
-    truth = ctx.source.truth()
-    assert truth is not None
-    cov = ctx.generator.moments(bias=ctx.bias)[1] if hasattr(ctx.generator, "moments") else np.cov(ctx.fake, rowvar=False)
-    from ..exact.stats import psd_factor
-
-    return float(_logdet_ratio(psd_factor(np.atleast_2d(cov)[None]), truth.moments()[1])[0])
-
-
-def _linear_truth(ctx: EvalContext) -> Any:
-    regression = getattr(ctx.source, "regression", None)
-    return regression() if regression is not None else None
-
-
-def _downstream(ctx: EvalContext) -> Any:
-    if "downstream" not in ctx.cache:
-        ctx.cache["downstream"] = ctx.generator.downstream(ctx.fake, ctx.config.downstream_ridge)
-    return ctx.cache["downstream"]
-
-
-@metric("test_error", "downstream model (family of G^t, ridge eval.downstream_ridge) trained on eval.n_samples rows of G^t, tested on the true distribution")
-def _test_error(ctx: EvalContext) -> float:
-    """Excess risk (ŵ - w0)ᵀ Σ (ŵ - w0) for a linear truth; else held-out mean squared error on real rows."""
-    model = _downstream(ctx)
-    truth = _linear_truth(ctx)
-    if truth is not None and hasattr(model, "coef_"):
-        return float(truth.excess_risk(model.coef_))
-    return float(np.mean((model.predict(ctx.real[:, :-1]) - ctx.real[:, -1]) ** 2))
-
-
-def _bias_variance(ctx: EvalContext) -> tuple[float, float]:
-    """test_error's parts given the downstream inputs X, averaged over the downstream label noise.
-
-    With P = (XᵀX + TαI)⁻¹Xᵀ (α > 0) or X⁺ (α = 0) and G^t = (ŵ_t, σ_t): E ŵ_pred = P X ŵ_t, so
-    bias = ‖P X ŵ_t - w0‖²_Σ and variance = σ_t² tr(Σ P Pᵀ) (Dohmatob et al. 2024, eq. for E_test).
-    """
-    if "bias_variance" not in ctx.cache:
-        truth = _linear_truth(ctx)
-        x = ctx.fake[:, :-1]
-        n, d = x.shape
-        alpha = ctx.config.downstream_ridge
-        p = np.linalg.pinv(x) if alpha == 0.0 else np.linalg.solve(x.T @ x + n * alpha * np.eye(d), x.T)
-        mean = p @ (x @ ctx.generator.coef_)
-        sigma2 = ctx.bias * ctx.generator.noise**2
-        variance = sigma2 * float(np.sum((truth.cov @ p) * p))
-        ctx.cache["bias_variance"] = (float(truth.excess_risk(mean)), variance)
-    return ctx.cache["bias_variance"]
-
-
-@metric("test_error_bias", "bias part of test_error given the downstream inputs (linear truth)")
-def _test_error_bias(ctx: EvalContext) -> float:
-    return _bias_variance(ctx)[0]
-
-
-@metric("test_error_variance", "variance part of test_error given the downstream inputs (linear truth)")
-def _test_error_variance(ctx: EvalContext) -> float:
-    return _bias_variance(ctx)[1]
-
-
-@metric("test_error_real", "the n = 0 baseline: the downstream model trained on eval.n_samples real rows instead (linear truth)")
-def _test_error_real(ctx: EvalContext) -> float:
-    """Excess risk of the downstream model (same family and α) fitted on the held-out real rows."""
-    model = ctx.generator.downstream(ctx.real, ctx.config.downstream_ridge)
-    return float(_linear_truth(ctx).excess_risk(model.coef_))
-
-
-@metric("param_error", "parameter distance ‖ŵ_t - w0‖ of the labeller G^t (linear truth)")
-def _param_error(ctx: EvalContext) -> float:
-    return float(np.linalg.norm(ctx.generator.coef_ - _linear_truth(ctx).w0))
-
-
-@metric("modes_covered", "true mixture modes receiving at least eval.mode_share of generated samples")
-def _modes(ctx: EvalContext) -> float:
-    from scipy.stats import chi2
-
-    truth = ctx.source.truth()
-    assert truth is not None
-    radius = ctx.config.mode_radius or float(np.sqrt(chi2.ppf(0.99, truth.dim)))
-    covered, _ = _functional().modes_covered(
-        ctx.fake,
-        truth.means,
-        truth.covariances,
-        truth.weights,
-        min_share=ctx.config.mode_share,
-        radius=radius,
-    )
-    return float(covered)
 
 
 def evaluate(names: list[str], ctx: EvalContext) -> dict[str, float]:

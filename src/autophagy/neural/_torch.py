@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import InvalidParameterError, MissingExtraError
+from autophagy.exceptions import InvalidParameterError, MissingExtraError
 
 #: The one line a user without PyTorch sees.
 INSTALL_HINT = "pip install 'autophagy[neural]'  (CPU-only wheel: pip install torch==2.13.0)"

@@ -1,7 +1,7 @@
 """What every neural family shares: rows <-> image tensors, state dicts <-> arrays, minibatches.
 
 A training row is a flattened image in [0, 1] followed by its class label (see
-:mod:`autophagy.data.image_set`); the label is ``-1`` for a sample of an unconditional model
+:mod:`autophagy.images.source`); the label is ``-1`` for a sample of an unconditional model
 (no class known). Networks see images as float32 tensors (n, C, H, W).
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import DegenerateFitError, InvalidParameterError
-from ._torch import require_torch
+from autophagy.exceptions import DegenerateFitError, InvalidParameterError
+from autophagy.neural._torch import require_torch
 
 torch = require_torch()
 

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
-from ..generators.base import GeneratorConfig
+from autophagy.core.generator import GeneratorConfig
 
 
 class NeuralConfig(GeneratorConfig):

@@ -1,5 +1,5 @@
 """Runner: one experiment (loop.py) or a grid of them (sweep.py)."""
 
-from .loop import Result, run, run_dir_for
+from autophagy.runner.loop import Result, run, run_dir_for
 
 __all__ = ["Result", "run", "run_dir_for"]

@@ -28,9 +28,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .._threads import limit_threads, set_single_thread_env
-from ..exceptions import MissingExtraError, RunBusyError
-from .shared import SharedInputs, install
+from autophagy._threads import limit_threads, set_single_thread_env
+from autophagy.exceptions import MissingExtraError, RunBusyError
+from autophagy.runner.shared import SharedInputs, install
 
 BACKENDS = ("local", "process", "ray")
 
@@ -75,7 +75,7 @@ class Outcome:
 
 def execute(task: RunTask, emit: Emit | None = None) -> Outcome:
     """Run ``task`` in this process (what every backend's worker calls)."""
-    from .loop import run
+    from autophagy.runner.loop import run
 
     limit_threads()
     started = time.perf_counter()
@@ -258,7 +258,7 @@ class RayExecutor:
 
     def _shared_ref(self, task: RunTask) -> Any:
         """The object-store ref of the shared inputs of ``task``'s data set (put once)."""
-        from ..config import data_key
+        from autophagy.registry import data_key
 
         key = data_key(task.config)
         if key not in self._refs:

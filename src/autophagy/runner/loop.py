@@ -19,14 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from .._threads import limit_threads
-from ..config import ExperimentConfig, load_config
-from ..exceptions import InvalidParameterError
-from ..store.lock import RunLock
-from ..store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
-from ..store.rundir import METRIC_COLUMNS, RunDir
-from .engines import Block, make_engine
+from autophagy._version import __version__
+from autophagy._threads import limit_threads
+from autophagy.config import ExperimentConfig, load_config
+from autophagy.exceptions import InvalidParameterError
+from autophagy.store.lock import RunLock
+from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
+from autophagy.store.rundir import METRIC_COLUMNS, RunDir
+from autophagy.runner.engine import Block
+from autophagy.runner.engines import make_engine
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -198,18 +199,18 @@ def set_caches(config: ExperimentConfig, folder: Path) -> None:
     """Where what a run trains once per data set is kept: the image metrics' feature classifier,
     a corpus's BPE tokenizer (both also cached in memory)."""
     if _neural(config):
-        from ..neural.features import set_cache_dir
+        from autophagy.images.features import set_cache_dir
 
         set_cache_dir(folder)
     if config.data.kind == "corpus":
-        from ..text.tokenizers import set_cache_dir as set_tokenizer_cache
+        from autophagy.text.tokenizers import set_cache_dir as set_tokenizer_cache
 
         set_tokenizer_cache(folder)
 
 
 def _neural(config: ExperimentConfig) -> bool:
     """Whether the generator is a neural (torch) family: weights go to per-generation checkpoints."""
-    from ..neural.config import NeuralConfig
+    from autophagy.neural.config import NeuralConfig
 
     return isinstance(config.generator, NeuralConfig)
 

@@ -5,7 +5,7 @@ tokenizer, a grammar's tables) and, for image data, the same feature classifier 
 metrics. :func:`gather` builds each once, in the process that plans the sweep; the process
 backend passes them to each worker through the pool's initializer and the Ray backend puts
 them in the object store, so no task carries them. :func:`install` makes them this process's
-own: :func:`autophagy.config.build_source` and the image metrics then find them instead of
+own: :func:`autophagy.registry.build_source` and the image metrics then find them instead of
 building their own copies.
 """
 
@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ExperimentConfig, build_source, data_key, provide_source
+from autophagy.config import ExperimentConfig
+from autophagy.registry import build_source, data_key, provide_source
 
 
 @dataclass(frozen=True)
 class Classifier:
-    """The image metrics' classifier of one data set (see :mod:`autophagy.neural.features`)."""
+    """The image metrics' classifier of one data set (see :mod:`autophagy.images.features`)."""
 
     key: str
     weights: dict[str, np.ndarray]
@@ -33,7 +34,7 @@ class Classifier:
 
 @dataclass(frozen=True)
 class SharedInputs:
-    """Data sources by :func:`~autophagy.config.data_key`, and feature classifiers."""
+    """Data sources by :func:`~autophagy.registry.data_key`, and feature classifiers."""
 
     sources: dict[str, Any] = field(default_factory=dict)
     classifiers: tuple[Classifier, ...] = ()
@@ -49,7 +50,7 @@ class SharedInputs:
 def gather(configs: Sequence[ExperimentConfig], out: str | Path) -> SharedInputs:
     """Build every distinct data source of ``configs`` once, and train (or load from
     ``<out>/.cache``) the classifier of each image source whose runs use it."""
-    from .loop import set_caches
+    from autophagy.runner.loop import set_caches
 
     sources: dict[str, Any] = {}
     classifiers: dict[str, Classifier] = {}
@@ -68,7 +69,7 @@ def install(shared: SharedInputs) -> None:
     for key, source in shared.sources.items():
         provide_source(key, source)
     if shared.classifiers:
-        from ..neural.features import install_classifier
+        from autophagy.images.features import install_classifier
 
         for c in shared.classifiers:
             install_classifier(c.key, c.weights, c.shape, c.n_classes)
@@ -81,7 +82,7 @@ def _uses_classifier(config: ExperimentConfig) -> bool:
 
 
 def _classifier(source: Any) -> Classifier:
-    from ..neural.features import export_classifier
+    from autophagy.images.features import export_classifier
 
     key, weights = export_classifier(source)
     return Classifier(key, weights, tuple(int(s) for s in source.image_shape), int(source.n_classes))  # type: ignore[arg-type]

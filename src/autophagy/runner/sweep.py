@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .._validation import check
-from ..config import ExperimentConfig, apply_overrides, load_config, load_yaml
-from ..exceptions import InvalidParameterError
-from ..store.rundir import RunDir
-from .executors import BACKENDS, Executor, RunTask, open_executor, require_ray
-from .shared import gather
+from autophagy._validation import check
+from autophagy.config import ExperimentConfig, apply_overrides, load_config, load_yaml
+from autophagy.exceptions import InvalidParameterError
+from autophagy.store.rundir import RunDir
+from autophagy.runner.executors import BACKENDS, Executor, RunTask, open_executor, require_ray
+from autophagy.runner.shared import gather
 
 
 def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None = None) -> list[ExperimentConfig]:
@@ -134,8 +134,8 @@ def plan(configs: list[ExperimentConfig], out: str | Path) -> list[PlannedRun]:
     Raises:
         RunConflictError: if a run directory holds another config.
     """
-    from .. import __version__
-    from .loop import run_dir_for
+    from autophagy._version import __version__
+    from autophagy.runner.loop import run_dir_for
 
     runs, seen = [], set()
     for config in configs:

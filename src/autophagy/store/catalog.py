@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import CorruptRunError, InvalidParameterError
-from .lock import is_locked
-from .rundir import SAFE_LOADER
+from autophagy.exceptions import CorruptRunError, InvalidParameterError
+from autophagy.store.lock import is_locked
+from autophagy.store.rundir import SAFE_LOADER
 
 
 def find_runs(root: str | Path) -> list[Path]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import CorruptRunError, RunConflictError
-from .rundir import atomic_write
+from autophagy.exceptions import CorruptRunError, RunConflictError
+from autophagy.store.rundir import atomic_write
 
 FORMAT = "autophagy-checkpoint-1"
 #: state.npz keys that are generator weights (what goes into a checkpoint instead).
@@ -30,7 +30,7 @@ def checkpoint_path(run_dir: str | Path, generation: int) -> Path:
 
 def save_checkpoint(run_dir: str | Path, generation: int, run_id: str, arrays: dict[str, np.ndarray]) -> Path:
     """Write G^``generation``'s weights ``arrays`` (name -> array) atomically; returns the path."""
-    from ..neural._torch import require_torch
+    from autophagy.neural._torch import require_torch
 
     torch = require_torch()
     payload = {
@@ -51,7 +51,7 @@ def load_checkpoint(run_dir: str | Path, generation: int, run_id: str | None = N
         CorruptRunError: the file is missing, unreadable or not an autophagy checkpoint.
         RunConflictError: it belongs to another config (run id) or another generation.
     """
-    from ..neural._torch import require_torch
+    from autophagy.neural._torch import require_torch
 
     torch = require_torch()
     path = checkpoint_path(run_dir, generation)

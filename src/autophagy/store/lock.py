@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from ..exceptions import RunBusyError
+from autophagy.exceptions import RunBusyError
 
 LOCK_NAME = ".lock"
 

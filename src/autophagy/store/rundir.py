@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..exceptions import CorruptRunError, RunConflictError
+from autophagy.exceptions import CorruptRunError, RunConflictError
 
 METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
 #: PyYAML's safe loader, in C where libyaml is present (a sweep re-reads thousands of configs).

@@ -1,4 +1,14 @@
-"""Text for language-model loops: the real sources of token sequences and their tokenizers.
+"""Text for language-model loops: sources of token sequences, tokenizers, the language models and
+the text metrics, in one home.
+
+* :mod:`~autophagy.text.sources` - registers the text data kinds (``grammar``, ``corpus``).
+* :mod:`~autophagy.text.ngram` / :mod:`~autophagy.text.ngram_model` - the n-gram LM's config and
+  model; :mod:`~autophagy.text.transformer` / :mod:`~autophagy.text.transformer_model` - the
+  transformer LM's; :mod:`~autophagy.text.decoding` (the shared decoding keys) and
+  :mod:`~autophagy.text.decoding_rules` (the decoding rules on logits).
+* :mod:`~autophagy.text.metrics` (registration) and :mod:`~autophagy.text.functional` (the maths);
+  :mod:`~autophagy.text.embedding_metrics` and :mod:`~autophagy.text.embeddings` for the
+  sentence-embedding metrics.
 
 * :mod:`~autophagy.text.grammar` - a known language (a sparse higher-order Markov chain over a
   Zipfian vocabulary) whose exact probability of any text is known.

@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import InvalidParameterError, MissingExtraError
-from .tokenizers import Tokenizer, as_ids, fit_tokenizer
+from autophagy.exceptions import InvalidParameterError, MissingExtraError
+from autophagy.text.tokenizers import Tokenizer, as_ids, fit_tokenizer
 
 #: Target vocabulary of the ``bpe`` tokenizer when ``vocab_size`` is unset.
 DEFAULT_BPE_VOCAB = 2000

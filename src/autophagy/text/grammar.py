@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check
+from autophagy._validation import check
 
 #: Id of the sentence end (and the padding of contexts at a sentence start).
 EOS = 0

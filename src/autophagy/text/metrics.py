@@ -1,309 +1,180 @@
-r"""Text metrics: pure NumPy functions of token-id batches and log-probabilities.
+"""Text metrics: the language-model view of collapse (Shumailov et al. 2024), by name.
 
-A batch ``x`` is an array (n, L) of token ids (float64 holding integers ``0..V-1``, as the text
-sources hand them out; int arrays work too). Log-probabilities are natural logs. Every function
-returns a plain float (or an array where said); the registered metrics in
-:mod:`autophagy.metrics.text` wire them to the loop.
+For a text source (batches (n, L) of token ids) and a language-model generator G^t
+(``log_prob``/``token_log_probs`` at temperature 1, ``sample(n, rng=, bias=)``), with ``real``
+the held-out real sequences and ``fake`` G^t's samples drawn at its bias λ:
 
-* Likelihood: :func:`perplexity` (corpus level), :func:`sample_perplexities` (one per sequence),
-  :func:`kl_to_truth` (Monte-Carlo KL(G ‖ P) per token).
-* Diversity: :func:`distinct_n` (Li et al. 2016), :func:`repetition_rate`,
-  :func:`vocab_coverage`.
-* Tails: :func:`rare_tokens`, :func:`tail_token_share`, :func:`tail_probability_mass`.
+* ``perplexity_real``: held-out real text under G^t, ``exp(-Σ_i log G^t(real_i) / (n L))``;
+  rises as G^t forgets the real language.
+* ``sample_perplexity``: the median of the per-sample perplexities of ``fake`` under the
+  reference G^0 (``ctx.reference``; G^t itself at generation 1),
+  ``exp(-mean_t log G^0(x_t | x_<t))``.
+  The whole (n,) array goes to ``ctx.artifacts["sample_perplexity"]`` for the article's
+  per-generation histograms (mass piling up at low perplexity, a long high-perplexity tail).
+* ``true_perplexity`` (grammar source): ``fake`` under the true law P, ``exp(-Σ log P / (n L))``:
+  how natural the generated text is. ``inf`` when one sample holds a token the truth forbids;
+  ``impossible_rate`` is the share of such tokens.
+* ``kl_to_truth`` (grammar source): KL(G^t ‖ P) in nats per token, by Monte Carlo on G^t's
+  own samples at λ = 1 (see :func:`autophagy.text.functional.kl_to_truth`). When λ ≠ 1 it draws
+  those samples itself, ``generator.sample(n, rng=ctx.rng, bias=1.0)``. NaN when G^t's sampler
+  does not draw from its model even at λ = 1 (``decoding`` greedy / beam, ``top_k``,
+  ``top_p`` < 1 or ``repetition_penalty`` > 1 on the generator).
+* ``tail_mass``: the share of generated tokens that are rare in the real data (relative
+  frequency in ``source.token_counts()`` below ``eval.rare_threshold``).
+* ``tail_probability``: G^t's own next-token probability on the rare set, averaged over every
+  prefix of ``fake`` (:func:`autophagy.text.functional.tail_probability_mass`); needs
+  ``generator.next_token_probs(prefix (m, t)) -> (m, V)``, and falls back to ``tail_mass``
+  (the token share) for a generator without it.
+* ``vocab_coverage``, ``distinct_n`` (rows ``distinct_n_1..3``), ``repetition_rate``
+  (n-grams of length ``eval.repetition_n`` repeated within a sample).
 
-References:
-    Li et al. (2016), "A diversity-promoting objective function for neural conversation models"
-    (distinct-n).
-    Shumailov et al. (2024), "AI models collapse when trained on recursively generated data",
-    Nature 631 (per-sample perplexity histograms, loss of the tails, repeated phrases).
+The maths lives in :mod:`autophagy.text.functional` (numpy only).
 """
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from ..exceptions import InvalidParameterError
+from autophagy.text import functional as tm
+from autophagy.metrics.evaluate import EvalContext, metric
 
-__all__ = [
-    "distinct_n",
-    "kl_to_truth",
-    "perplexity",
-    "rare_tokens",
-    "repetition_rate",
-    "sample_perplexities",
-    "tail_probability_mass",
-    "tail_token_share",
+#: The text metrics a text run computes by default (those that need the exact law of the
+#: text, ``NEEDS_TEXT_TRUTH``, are added for the grammar source only). The sentence-embedding
+#: metrics (``text_frechet``, ``text_precision``...; :mod:`autophagy.text.embedding_metrics`)
+#: need the extra 'text' and seconds per generation: a config lists them explicitly.
+TEXT_METRICS = [
+    "perplexity_real",
+    "sample_perplexity",
+    "tail_mass",
+    "tail_probability",
     "vocab_coverage",
+    "distinct_n",
+    "repetition_rate",
 ]
 
-
-def _ids(x: npt.ArrayLike, name: str = "x") -> np.ndarray:
-    """Token ids (n, L) as int64, or ValueError (wrong shape, non-integer or negative ids)."""
-    a = np.asarray(x)
-    if a.ndim != 2:
-        raise ValueError(f"Expected {name} of shape (n, L) token ids but got shape {a.shape}")
-    ids = np.rint(a).astype(np.int64) if a.dtype.kind == "f" else a.astype(np.int64)
-    if a.size and (not np.all(ids == a) or ids.min() < 0):
-        raise ValueError(f"Expected {name} to hold non-negative integer token ids")
-    return ids
+#: Upper bound on the entries of one (rows, V) block of next-token probabilities (32 MiB).
+_BLOCK_ENTRIES = 2**22
 
 
-def _check_int(value: object, name: str, caller: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {caller} must be an int in the range [{low}, inf). "
-            f"Got {value!r} instead."
-        )
-    return int(value)
+def _seq_len(ctx: EvalContext) -> int:
+    return int(ctx.fake.shape[1])
 
 
-def _ngrams(ids: np.ndarray, n: int) -> np.ndarray:
-    """The n-grams inside each sequence (none across sequences): shape (rows, L - n + 1, n)."""
-    if n > ids.shape[1]:
-        raise ValueError(f"Expected n <= L (sequence length) but got n = {n}, L = {ids.shape[1]}")
-    return np.lib.stride_tricks.sliding_window_view(ids, n, axis=1)
+def _rare(ctx: EvalContext) -> np.ndarray:
+    """Rare-token mask (V,) from the real training data's counts and ``eval.rare_threshold``."""
+    if "rare_tokens" not in ctx.cache:
+        counts = ctx.source.token_counts()
+        ctx.cache["rare_tokens"] = tm.rare_tokens(counts, ctx.config.rare_threshold)
+    return ctx.cache["rare_tokens"]
 
 
-def perplexity(log_probs: npt.ArrayLike, seq_len: int) -> float:
-    r"""Corpus-level perplexity of n sequences of L tokens from their log-probabilities.
-
-    .. math:: \mathrm{PPL} = \exp\Big(-\frac{1}{nL} \sum_{i=1}^n \log p(x_i)\Big)
-
-    the exponential of the mean negative log-likelihood per token (the article's held-out
-    perplexity). Under the true law P it is the *true perplexity* of generated text (how
-    natural it is); it is ``inf`` as soon as one sequence has probability 0.
-
-    Args:
-        log_probs: ``log p(x_i)`` of each whole sequence (natural log), shape (n,).
-        seq_len: L, tokens per sequence.
-
-    Returns:
-        PPL >= 1 for a proper (normalised) model; a uniform model over V tokens gives V.
-
-    Example:
-        >>> round(perplexity([4 * np.log(1 / 8)] * 3, seq_len=4), 12)
-        8.0
-    """
-    seq_len = _check_int(seq_len, "seq_len", "perplexity")
-    lp = np.asarray(log_probs, dtype=np.float64).ravel()
-    if lp.size == 0:
-        raise ValueError("Expected at least 1 sequence but got 0")
-    with np.errstate(over="ignore"):
-        return float(np.exp(-np.mean(lp) / seq_len))
+def _truth_token_log_probs(ctx: EvalContext) -> np.ndarray:
+    """log P(x_t | x_<t) of the generated samples under the true law, shape (n, L) (cached)."""
+    if "truth_token_log_probs" not in ctx.cache:
+        ctx.cache["truth_token_log_probs"] = ctx.source.token_log_probs(ctx.fake)
+    return ctx.cache["truth_token_log_probs"]
 
 
-def sample_perplexities(token_log_probs: npt.ArrayLike) -> np.ndarray:
-    r"""Perplexity of each sequence, the exponential of its mean negative log-likelihood per token.
-
-    .. math:: \mathrm{PPL}_i = \exp\Big(-\frac{1}{L}\sum_{t=1}^L \log p(x_{i,t} \mid x_{i,<t})\Big)
-
-    Args:
-        token_log_probs: per-token log-probabilities, shape (n, L).
-
-    Returns:
-        Shape (n,): the values whose histogram (under the generation-1 model G^0) the
-        article plots generation after generation.
-
-    Example:
-        >>> sample_perplexities(np.log([[0.5, 0.5], [0.25, 1.0]]))
-        array([2., 2.])
-    """
-    lp = np.asarray(token_log_probs, dtype=np.float64)
-    if lp.ndim != 2 or lp.shape[1] == 0:
-        raise ValueError(f"Expected token_log_probs of shape (n, L), L >= 1, but got {lp.shape}")
-    with np.errstate(over="ignore"):
-        return np.exp(-lp.mean(axis=1))
+def _samples_model(generator: Any) -> bool:
+    """Whether ``generator.sample(bias=1)`` draws from the distribution its ``log_prob`` scores:
+    no deterministic search, truncation or repetition penalty (attribute names of the n-gram's
+    decoding settings; a generator without them samples its model)."""
+    return (
+        getattr(generator, "decoding", "sample") == "sample"
+        and getattr(generator, "top_k", None) is None
+        and getattr(generator, "top_p", 1.0) >= 1.0
+        and getattr(generator, "repetition_penalty", 1.0) <= 1.0
+    )
 
 
-def kl_to_truth(
-    truth_log_probs: npt.ArrayLike, model_log_probs: npt.ArrayLike, seq_len: int
-) -> float:
-    r"""Monte-Carlo estimate of KL(G ‖ P) per token, from samples x_i ~ G of the model itself.
-
-    .. math::
-
-        \widehat{\mathrm{KL}} = \frac{1}{nL} \sum_{i=1}^n \big(\log G(x_i) - \log P(x_i)\big)
-        \;\xrightarrow{n\to\infty}\; \frac{1}{L}\,\mathbb{E}_{x\sim G}\big[\log G(x) - \log P(x)\big]
-
-    (nats per token). Unbiased only when the x_i are drawn from G's *model* distribution, i.e.
-    at λ = 1 with no decoding changes (no top-k / top-p / repetition penalty / beam search):
-    samples drawn at another temperature estimate a different quantity, which can be negative.
-    Its standard error is ``std_i(log G(x_i) - log P(x_i)) / (L sqrt(n))``. It is ``inf`` when
-    one x_i has ``P(x_i) = 0`` (G puts mass where the truth has none).
-
-    Args:
-        truth_log_probs: ``log P(x_i)`` under the true law, shape (n,).
-        model_log_probs: ``log G(x_i)`` under the model that drew them, shape (n,).
-        seq_len: L, tokens per sequence.
-
-    Example:
-        >>> round(kl_to_truth(np.log([0.25, 0.25]), np.log([0.5, 0.5]), seq_len=1), 6)  # log 2
-        0.693147
-    """
-    seq_len = _check_int(seq_len, "seq_len", "kl_to_truth")
-    truth = np.asarray(truth_log_probs, dtype=np.float64).ravel()
-    model = np.asarray(model_log_probs, dtype=np.float64).ravel()
-    if truth.shape != model.shape or truth.size == 0:
+def _model_samples(ctx: EvalContext) -> np.ndarray:
+    """G^t's samples at λ = 1: ``fake`` when drawn at λ = 1, else n fresh draws (cached)."""
+    if not _samples_model(ctx.generator):
         raise ValueError(
-            "Expected truth_log_probs and model_log_probs of the same shape (n,), n >= 1, "
-            f"but got {truth.shape} and {model.shape}"
+            "kl_to_truth needs samples from G^t's model: decoding 'sample' without top-k, "
+            "top-p or repetition penalty"
         )
-    return float(np.mean(model - truth) / seq_len)
+    if ctx.bias == 1.0:
+        return ctx.fake
+    if "model_samples" not in ctx.cache:
+        ctx.cache["model_samples"] = ctx.generator.sample(len(ctx.fake), rng=ctx.rng, bias=1.0)
+    return ctx.cache["model_samples"]
 
 
-def distinct_n(x: npt.ArrayLike, n: int) -> float:
-    r"""Distinct-n (Li et al. 2016): distinct n-grams over all n-grams of the batch.
-
-    .. math:: \mathrm{distinct}_n = \frac{|\{\text{distinct n-grams}\}|}{N (L - n + 1)}
-
-    counting the n-grams inside each of the N sequences (none across two sequences) and the
-    distinct ones over the whole batch. 1 = no n-gram ever repeats; it falls as text collapses.
-
-    Args:
-        x: token ids, shape (N, L), L >= n.
-        n: n-gram length, >= 1.
-
-    Example:
-        >>> distinct_n([[0, 1, 0, 1], [1, 0, 2, 2]], 2)  # 01 10 01 / 10 02 22: 4 distinct of 6
-        0.6666666666666666
-    """
-    n = _check_int(n, "n", "distinct_n")
-    grams = _ngrams(_ids(x), n).reshape(-1, n)
-    if len(grams) == 0:
-        raise ValueError("Expected at least 1 sequence but got 0")
-    return len(np.unique(grams, axis=0)) / len(grams)
+@metric("perplexity_real", "perplexity of held-out real text under G^t: exp of minus the mean per-token log-prob")
+def _perplexity_real(ctx: EvalContext) -> float:
+    return tm.perplexity(ctx.generator.log_prob(ctx.real), int(ctx.real.shape[1]))
 
 
-def repetition_rate(x: npt.ArrayLike, n: int) -> float:
-    r"""Share of a sequence's n-grams that already occurred earlier in it, averaged over sequences.
-
-    For sequence i with n-grams g_{i,1}, ..., g_{i,m} (m = L - n + 1, overlapping), position j
-    repeats when g_{i,j} = g_{i,k} for some k < j (the earlier occurrence may overlap it):
-
-    .. math::
-
-        \mathrm{rep}_n = \frac{1}{N} \sum_{i=1}^N \frac{1}{m} \sum_{j=1}^m
-        \mathbb{1}\big[\exists k < j:\ g_{i,k} = g_{i,j}\big]
-
-    0 = no phrase repeats within a sequence; → 1 as text loops on the same phrase (the
-    article's repeated phrases). Within-sequence only: two sequences sharing a phrase do not
-    count (that is :func:`distinct_n`'s job).
-
-    Args:
-        x: token ids, shape (N, L), L >= n.
-        n: n-gram length, >= 1.
-
-    Example:
-        >>> repetition_rate([[0, 1, 0, 1, 0, 1]], 2)  # ab ba [ab ba ab]: 3 of 5 seen before
-        0.6
-    """
-    n = _check_int(n, "n", "repetition_rate")
-    ids = _ids(x)
-    grams = _ngrams(ids, n)  # (N, m, n)
-    rows, m = grams.shape[:2]
-    if rows == 0:
-        raise ValueError("Expected at least 1 sequence but got 0")
-    # Key each n-gram by (sequence, n-gram): np.unique's first index of a key is its earliest
-    # position in that sequence (row-major order), so any other position is a repeat.
-    keyed = np.concatenate([np.repeat(np.arange(rows), m)[:, None], grams.reshape(-1, n)], axis=1)
-    _, first, inverse = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
-    repeated = first[inverse.ravel()] != np.arange(rows * m)
-    return float(repeated.reshape(rows, m).mean(axis=1).mean())
+@metric("sample_perplexity", "median per-sample perplexity of G^t's samples under G^0 (the whole distribution stored for histograms)")
+def _sample_perplexity(ctx: EvalContext) -> float:
+    model = ctx.reference if ctx.reference is not None else ctx.generator
+    per_sample = tm.sample_perplexities(model.token_log_probs(ctx.fake))
+    ctx.artifacts["sample_perplexity"] = per_sample
+    return float(np.median(per_sample))
 
 
-def vocab_coverage(x: npt.ArrayLike, vocab_size: int) -> float:
-    """Share of the V vocabulary ids that appear at least once in the batch: |{x_{i,t}}| / V.
-
-    Args:
-        x: token ids, shape (n, L), ids < V.
-        vocab_size: V.
-
-    Example:
-        >>> vocab_coverage([[0, 1, 1], [3, 0, 1]], vocab_size=8)
-        0.375
-    """
-    vocab_size = _check_int(vocab_size, "vocab_size", "vocab_coverage")
-    ids = _ids(x)
-    if ids.size and ids.max() >= vocab_size:
-        raise ValueError(f"Expected token ids < vocab_size = {vocab_size} but got {ids.max()}")
-    return len(np.unique(ids)) / vocab_size
+@metric("true_perplexity", "perplexity of G^t's samples under the true grammar (how natural the text is; inf if one holds an impossible token)")
+def _true_perplexity(ctx: EvalContext) -> float:
+    return tm.perplexity(_truth_token_log_probs(ctx).sum(axis=1), _seq_len(ctx))
 
 
-def rare_tokens(counts: npt.ArrayLike, threshold: float) -> np.ndarray:
-    r"""Mask of the rare tokens: relative frequency in the real data below ``threshold``.
-
-    .. math:: \mathrm{rare}_v = \Big[\frac{c_v}{\sum_u c_u} < \tau\Big]
-
-    Tokens never seen in the real data (c_v = 0) are rare.
-
-    Args:
-        counts: c_v, count (or expected count) of each id in the real training data, shape (V,).
-        threshold: τ in (0, 1].
-
-    Returns:
-        Boolean mask, shape (V,).
-
-    Example:
-        >>> rare_tokens([900, 99, 1, 0], threshold=0.01)
-        array([False, False,  True,  True])
-    """
-    c = np.asarray(counts, dtype=np.float64)
-    if c.ndim != 1 or c.size == 0 or np.any(c < 0) or not np.isfinite(c).all() or c.sum() <= 0:
-        raise ValueError("Expected counts of shape (V,), non-negative, finite, with a positive sum")
-    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0.0 < threshold <= 1.0:
-        raise InvalidParameterError(
-            "The 'threshold' parameter of rare_tokens must be a float in the range (0, 1]. "
-            f"Got {threshold!r} instead."
-        )
-    return c / c.sum() < threshold
+@metric("impossible_rate", "share of G^t's generated tokens to which the true grammar gives probability 0")
+def _impossible_rate(ctx: EvalContext) -> float:
+    return float(np.mean(np.isneginf(_truth_token_log_probs(ctx))))
 
 
-def tail_token_share(x: npt.ArrayLike, rare_mask: npt.ArrayLike) -> float:
-    r"""Share of the generated tokens that are rare words.
-
-    .. math:: \frac{1}{nL}\sum_{i=1}^n \sum_{t=1}^L \mathrm{rare}_{x_{i,t}}
-
-    Args:
-        x: token ids, shape (n, L), ids < V.
-        rare_mask: :func:`rare_tokens`, shape (V,).
-
-    Example:
-        >>> tail_token_share([[0, 2, 3, 0]], np.array([False, False, True, True]))
-        0.5
-    """
-    ids = _ids(x)
-    mask = np.asarray(rare_mask, dtype=bool)
-    if ids.size == 0:
-        raise ValueError("Expected at least 1 token but got 0")
-    if ids.max() >= len(mask):
-        raise ValueError(f"Expected token ids < V = {len(mask)} but got {ids.max()}")
-    return float(mask[ids].mean())
+@metric("kl_to_truth", "KL(G^t ‖ P) in nats per token, Monte Carlo on G^t's samples at λ = 1 (grammar source)")
+def _kl_to_truth(ctx: EvalContext) -> float:
+    x = _model_samples(ctx)
+    truth = _truth_token_log_probs(ctx).sum(axis=1) if x is ctx.fake else ctx.source.log_prob(x)
+    return tm.kl_to_truth(truth, ctx.generator.log_prob(x), int(x.shape[1]))
 
 
-def tail_probability_mass(next_token_probs: npt.ArrayLike, rare_mask: npt.ArrayLike) -> float:
-    r"""Mean probability a model gives the rare set, over m contexts.
+@metric("tail_mass", "share of G^t's generated tokens that are rare in the real data (frequency < eval.rare_threshold)")
+def _tail_mass(ctx: EvalContext) -> float:
+    return tm.tail_token_share(ctx.fake, _rare(ctx))
 
-    .. math:: \frac{1}{m} \sum_{j=1}^m \sum_{v:\ \mathrm{rare}_v} G(v \mid h_j)
 
-    With the contexts h_j all the prefixes x_{i,<t} of the model's own samples (every i, every
-    t), this is the expected next-token mass on rare words along the model's own text: it
-    falls as the model forgets the tails, even before a rare word stops being drawn.
+@metric("tail_probability", "G^t's next-token probability on words rare in the real data, averaged over its samples' prefixes")
+def _tail_probability(ctx: EvalContext) -> float:
+    """(1/(nL)) Σ_i Σ_t G^t(rare | fake_i,<t), in row blocks of at most ``_BLOCK_ENTRIES``
+    probabilities; the token share (``tail_mass``) for a generator without ``next_token_probs``."""
+    rare = _rare(ctx)
+    if not hasattr(ctx.generator, "next_token_probs"):
+        return tm.tail_token_share(ctx.fake, rare)
+    ids = np.rint(ctx.fake).astype(np.int64)
+    n, length = ids.shape
+    total = 0.0
+    if hasattr(ctx.generator, "position_probs"):  # every position of a block of rows in one pass
+        block = max(1, _BLOCK_ENTRIES // (len(rare) * length))
+        for start in range(0, n, block):
+            probs = ctx.generator.position_probs(ids[start : start + block])  # (rows, L, V)
+            total += tm.tail_probability_mass(probs.reshape(-1, len(rare)), rare) * probs.shape[0] * length
+        return total / (n * length)
+    block = max(1, _BLOCK_ENTRIES // len(rare))
+    for t in range(length):
+        for start in range(0, n, block):
+            rows = ids[start : start + block, :t]
+            probs = ctx.generator.next_token_probs(rows)  # (rows, V)
+            total += tm.tail_probability_mass(probs, rare) * len(rows)
+    return total / (n * length)
 
-    Args:
-        next_token_probs: G(· | h_j), rows summing to 1, shape (m, V).
-        rare_mask: :func:`rare_tokens`, shape (V,).
 
-    Example:
-        >>> tail_probability_mass([[0.5, 0.4, 0.1], [0.7, 0.0, 0.3]], np.array([False, True, True]))
-        0.4
-    """
-    p = np.asarray(next_token_probs, dtype=np.float64)
-    mask = np.asarray(rare_mask, dtype=bool)
-    if p.ndim != 2 or p.shape[1] != len(mask) or p.shape[0] == 0:
-        raise ValueError(
-            f"Expected next_token_probs of shape (m, V = {len(mask)}), m >= 1, but got shape {p.shape}"
-        )
-    return float(p[:, mask].sum(axis=1).mean())
+@metric("vocab_coverage", "share of the vocabulary appearing in G^t's samples")
+def _vocab_coverage(ctx: EvalContext) -> float:
+    return tm.vocab_coverage(ctx.fake, int(ctx.source.vocab_size))
+
+
+@metric("distinct_n", "distinct n-grams / all n-grams of G^t's samples, n = 1, 2, 3 (rows distinct_n_1..3; Li et al. 2016)")
+def _distinct_n(ctx: EvalContext) -> dict[int, float]:
+    # NaN for an n longer than the sequences, so the three rows always exist
+    length = _seq_len(ctx)
+    return {n: tm.distinct_n(ctx.fake, n) if n <= length else float("nan") for n in (1, 2, 3)}
+
+
+@metric("repetition_rate", "share of a sample's n-grams (n = eval.repetition_n) already seen earlier in it, mean over samples")
+def _repetition_rate(ctx: EvalContext) -> float:
+    return tm.repetition_rate(ctx.fake, ctx.config.repetition_n)

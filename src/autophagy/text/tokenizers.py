@@ -33,9 +33,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._validation import check
-from ..exceptions import MissingExtraError
-from ..store.rundir import atomic_write_text
+from autophagy._validation import check
+from autophagy.exceptions import MissingExtraError
+from autophagy.store.rundir import atomic_write_text
 
 #: Id of unknown characters in the ``char`` tokenizer.
 UNK = 0

@@ -6,7 +6,7 @@ synthetic data (:mod:`.admissible`). :func:`predict` gives the theory curve of a
 where one exists (the report draws it over the measurement).
 """
 
-from .admissible import (
+from autophagy.theory.admissible import (
     Admissibility,
     EffectiveSize,
     Estimate,
@@ -17,8 +17,8 @@ from .admissible import (
     limit_distance,
     phase_diagram,
 )
-from .curves import predict
-from .regression import (
+from autophagy.theory.curves import predict
+from autophagy.theory.regression import (
     RidgeTestError,
     ScalingLaw,
     accumulate_bound,
@@ -30,7 +30,7 @@ from .regression import (
     ridge_test_error,
     scaling_law,
 )
-from .gaussian import (
+from autophagy.theory.gaussian import (
     FreshLimit,
     MomentCurve,
     expected_log_det,

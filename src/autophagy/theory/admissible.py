@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._rng import stream
-from .._validation import check
-from ..exceptions import PrecisionNotReachedError
-from .gaussian import fresh_limit, fresh_map
+from autophagy._rng import stream
+from autophagy._validation import check
+from autophagy.exceptions import PrecisionNotReachedError
+from autophagy.theory.gaussian import fresh_limit, fresh_map
 
 _BURN_IN_TOLERANCE = 1e-4
 
@@ -162,8 +162,8 @@ def _limit_batch(
     n_real: int, n_synthetic: int, bias: float, dim: int, estimator: str, repeats: int, seed: int, batch: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-repeat window averages of tr Σ_t^{1/2} and tr Σ_t (shape (R,) each), exact engine."""
-    from ..exact import ExactState, exact_step
-    from ..loops.policy import FreshConfig
+    from autophagy.exact import ExactState, exact_step
+    from autophagy.loops.policy import FreshConfig
 
     loop = FreshConfig(n_real=n_real, n_synthetic=n_synthetic)
     burn, window = _schedule(n_real, n_synthetic, bias, dim, estimator)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .gaussian import MomentCurve, expected_log_det, moment_recursion
+from autophagy.theory.gaussian import MomentCurve, expected_log_det, moment_recursion
 
 
 def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarray) -> np.ndarray | None:
@@ -61,7 +61,8 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
 
 @functools.lru_cache(maxsize=256)
 def _curve(text: str) -> MomentCurve | None:
-    from ..config import build_source, load_config
+    from autophagy.config import load_config
+    from autophagy.registry import build_source
 
     config = load_config(json.loads(text))
     if config.data.kind != "gaussian" or config.generator.kind != "gaussian" or config.loop.kind == "keep_original":
@@ -77,7 +78,7 @@ def _curve(text: str) -> MomentCurve | None:
 
 @functools.lru_cache(maxsize=256)
 def _log_det_walk(text: str) -> np.ndarray | None:
-    from ..config import load_config
+    from autophagy.config import load_config
 
     config = load_config(json.loads(text))
     loop, gen = config.loop, config.generator
@@ -96,8 +97,9 @@ def _log_det_walk(text: str) -> np.ndarray | None:
 @functools.lru_cache(maxsize=256)
 def _regression_parts(text: str) -> dict[str, np.ndarray] | None:
     """E test_error and its parts at generations 0..T of an OLS regression chain, or None."""
-    from ..config import build_source, load_config
-    from .regression import accumulate_test_error, chain_test_error
+    from autophagy.config import load_config
+    from autophagy.registry import build_source
+    from autophagy.theory.regression import accumulate_test_error, chain_test_error
 
     config = load_config(json.loads(text))
     loop, gen = config.loop, config.generator

@@ -49,9 +49,9 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, polygamma
 
-from .._validation import check
-from ..loops.policy import LoopConfig, Plan
-from ..registry import get
+from autophagy._validation import check
+from autophagy.loops.policy import LoopConfig, Plan
+from autophagy.registry import get
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class MomentCurve:
 def _loop_config(loop: LoopConfig | Mapping[str, Any]) -> LoopConfig:
     if isinstance(loop, LoopConfig):
         return loop
-    from .._validation import validate
+    from autophagy._validation import validate
 
     entry = get("loop", dict(loop).get("kind"), key="loop.kind")
     return validate(entry.config, dict(loop), prefix="loop")  # type: ignore[return-value]

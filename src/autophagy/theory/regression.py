@@ -14,7 +14,7 @@ generator k on *all* rows so far: the T0 real rows and the T0 rows labelled by e
 generator ŵ_{j-1}, j = 2..k. A downstream ridge model with parameter α is then trained on T fresh
 inputs labelled by generation n, x·ŵ_n + σ ε (n ≥ 1), or on T real rows (n = 0), and scored by
 the excess risk E_test = (ŵ_pred - w0)ᵀ Σ (ŵ_pred - w0). Ridge convention (the article's and
-:func:`autophagy.generators.ridge.ridge_solve`'s): ŵ = (XᵀX + TαI)⁻¹Xᵀy, α = 0 least squares.
+:func:`autophagy.regression.ridge.ridge_solve`'s): ŵ = (XᵀX + TαI)⁻¹Xᵀy, α = 0 least squares.
 
 Argument names: ``t_real`` = T0, the rows each generator fits (generator 1's are the real rows);
 ``t_fake`` = T, the rows the downstream model is trained on (drawn from generation n; real rows
@@ -53,7 +53,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import gamma
 
-from .._validation import check
+from autophagy._validation import check
 
 ArrayLike = Any  # int | sequence of ints | np.ndarray
 
@@ -521,7 +521,7 @@ def power_law_problem(dim: int, *, capacity: float, source: float) -> tuple[np.n
     """Σ's eigenvalues λ_i = i^-β and w0_i ∝ i^-δ, ‖w0‖ = 1 (the lab's ``linear`` power-law data).
 
     Capacity β > 0 (spectral decay) and source δ > 0 (decay of w0 in Σ's eigenbasis), as in
-    :func:`autophagy.data.regression.build` with ``cov: {kind: powerlaw, exponent: β}``,
+    :func:`autophagy.regression.linear_data.build` with ``cov: {kind: powerlaw, exponent: β}``,
     ``w0: {kind: powerlaw, exponent: δ}``.
 
     Returns:

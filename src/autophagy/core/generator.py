@@ -1,0 +1,71 @@
+"""The generator contract shared by every model family.
+
+A generator follows the scikit-learn estimator habits: ``__init__`` only stores
+hyperparameters, ``fit`` returns ``self``, learned state ends in ``_``. Randomness is always
+an argument (``rng``), never stored. The sampling bias ``bias`` = λ ∈ (0, 1] is an argument of
+``sample`` (1 = unbiased; smaller = higher quality, lower diversity); each family documents
+what λ means for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Self, runtime_checkable
+
+import numpy as np
+from pydantic import Field
+
+from autophagy._validation import Model
+from autophagy.exceptions import DegenerateFitError, InvalidParameterError, NotFittedError
+
+
+class GeneratorConfig(Model):
+    """Keys every generator config has: ``kind`` and the sampling bias λ."""
+
+    kind: str
+    bias: float = Field(default=1.0, gt=0.0, le=1.0, description="sampling bias λ in (0, 1]")
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A generative model family."""
+
+    def fit(self, x: np.ndarray, *, rng: np.random.Generator) -> Self:
+        """Fit to ``x`` of shape (n, d); returns self."""
+        ...
+
+    def sample(self, n: int, *, rng: np.random.Generator, bias: float = 1.0) -> np.ndarray:
+        """Draw ``n`` samples, shape (n, d), with sampling bias λ = ``bias``."""
+        ...
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Learned state as named arrays (what a checkpoint stores)."""
+        ...
+
+    def set_state(self, state: dict[str, np.ndarray]) -> Self:
+        """Restore learned state written by :meth:`get_state`; returns self."""
+        ...
+
+
+def check_fitted(model: Any, attribute: str) -> None:
+    if not hasattr(model, attribute):
+        raise NotFittedError(f"This {type(model).__name__} is not fitted yet: call fit(x, rng=...) first.")
+
+
+def check_training_data(x: np.ndarray, min_samples: int, owner: str, why: str) -> np.ndarray:
+    """Validate a training array (n, d): finite, 2-D, at least ``min_samples`` rows."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise InvalidParameterError(f"{owner} expects training data of shape (n_samples, n_features); got {x.shape}.")
+    if x.shape[0] < min_samples:
+        raise InvalidParameterError(
+            f"Expected n_samples >= {min_samples} ({why}) to fit {owner} but got {x.shape[0]}."
+        )
+    if not np.all(np.isfinite(x)):
+        raise DegenerateFitError(f"{owner} got non-finite training data (the previous generation diverged).")
+    return x
+
+
+def check_bias(bias: float) -> float:
+    if not 0.0 < bias <= 1.0:
+        raise InvalidParameterError(f"The 'bias' parameter must be in (0, 1]. Got {bias!r} instead.")
+    return float(bias)

@@ -1,0 +1,37 @@
+"""``generator.kind: vae`` — a variational autoencoder of images (Shumailov et al. 2024, §VAE).
+
+λ (``bias``) scales the standard deviation of the latent prior: samples decode z ~ N(0, λ² I),
+so λ < 1 draws from the prior's core (truncation-like: typical, low-diversity images) and
+λ = 1 is the plain VAE sampler. Samples are the decoder's mean images (pixel probabilities of
+its Bernoulli likelihood). The torch implementation is :mod:`autophagy.images.vae_model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from autophagy.neural.config import NeuralConfig
+from autophagy.registry import lazy, register
+
+
+class VAEConfig(NeuralConfig):
+    """``generator: {kind: vae, latent_dim, architecture, beta, ...}`` plus :class:`NeuralConfig`'s keys.
+
+    Attributes:
+        latent_dim: dimension of z.
+        architecture: ``mlp`` (fully connected encoder/decoder of ``width`` units) or ``conv``
+            (strided convolutions; for 28×28 / 32×32 images on a GPU).
+        beta: weight of the KL term (1 = the evidence lower bound).
+    """
+
+    kind: Literal["vae"] = "vae"
+    latent_dim: PositiveInt = 16
+    architecture: Literal["mlp", "conv"] = "mlp"
+    beta: PositiveFloat = 1.0
+    steps: PositiveInt = 2000
+    lr: PositiveFloat = Field(default=1e-3)
+
+
+register("generator", "vae", "variational autoencoder (PyTorch, extra 'neural'); λ scales the latent prior's standard deviation", VAEConfig)(lazy("autophagy.images.vae_model:build"))
