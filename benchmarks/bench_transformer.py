@@ -26,7 +26,7 @@ from pathlib import Path  # noqa: E402
 
 import autophagy  # noqa: E402
 from autophagy.config import load_yaml  # noqa: E402
-from autophagy.runner import engines  # noqa: E402
+from autophagy.runner import sampled as engines  # noqa: E402  (the sampled engine calls evaluate)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shumailov_transformer_grammar.yaml"
 TARGET_SECONDS = 600.0

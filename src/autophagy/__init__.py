@@ -27,6 +27,14 @@ from autophagy.exceptions import (  # noqa: E402
     RunConflictError,
     StatisticalWarning,
 )
+from autophagy.plugins import (  # noqa: E402
+    PluginWarning,
+    register,
+    register_data,
+    register_generator,
+    register_loop,
+    register_metric,
+)
 from autophagy.registry import entries  # noqa: E402
 from autophagy.runner.loop import Result, run  # noqa: E402
 from autophagy.store.catalog import catalog, load_metrics, query  # noqa: E402
@@ -39,6 +47,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingExtraError",
     "NotFittedError",
+    "PluginWarning",
     "PrecisionNotReachedError",
     "Result",
     "RunBusyError",
@@ -50,5 +59,10 @@ __all__ = [
     "load_config",
     "load_metrics",
     "query",
+    "register",
+    "register_data",
+    "register_generator",
+    "register_loop",
+    "register_metric",
     "run",
 ]

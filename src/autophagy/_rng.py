@@ -21,6 +21,7 @@ ROLES: dict[str, int] = {
     "eval": 5,  # generated samples used by the metrics
     "metric": 6,  # randomness inside metrics (sliced Wasserstein projections)
     "subsample": 7,  # the training subset of accumulate_subsample
+    "curate": 8,  # randomness of the synthetic-sample stages (filters, resampling, corrections)
 }
 
 

@@ -172,10 +172,23 @@ def _metric(name: str, fn: Any, summary: str | None = None, config: type | None 
     return (Entry("metric", name, _summary(fn, summary), None, fn, origin, needs=wanted, target=fn))
 
 
+def _stage(name: str, cls: Any, summary: str | None = None, config: type | None = None, needs: Iterable[str] = (), *, origin: str) -> Entry:
+    if not callable(cls):
+        raise InvalidParameterError(f"A stage plug-in must be a class whose instances are called as stage(batch, *, rng). Got {cls!r} instead.")
+    model = config or config_from_signature(cls, Model, name)
+    keys = [p.name for p in _parameters(cls)]
+
+    def build(cfg: Any) -> Any:
+        return cls(**{k: getattr(cfg, k) for k in keys if hasattr(cfg, k)})
+
+    return Entry("stage", name, _summary(cls, summary), model, build, origin, target=cls)
+
+
 #: What each group makes of a user's object: ``ADAPTERS[group](name, obj, summary, config, needs, origin=...)``.
 ADAPTERS: dict[str, Callable[..., Entry]] = {
     "data": _data,
     "generator": _generator,
     "loop": _loop,
     "metric": _metric,
+    "stage": _stage,
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 # data sources
 import autophagy.vectors.gaussian_data
 import autophagy.vectors.gmm_data
+import autophagy.vectors.table
 import autophagy.regression.linear_data
 import autophagy.images.source
 import autophagy.regression.digits

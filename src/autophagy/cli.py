@@ -235,10 +235,10 @@ def report(
 
 @app.command("list")
 def list_(fmt: FormatOption = "table") -> None:
-    """List the registered data sources, generators, loops and metrics."""
+    """List the registered data sources, generators, loops, metrics and stages, with where each comes from."""
     from autophagy.registry import GROUPS, entries
 
-    rows = [{"group": g, "name": e.name, "summary": e.summary} for g in GROUPS for e in entries(g).values()]
+    rows = [{"group": g, "name": e.name, "summary": e.summary, "origin": e.origin} for g in GROUPS for e in entries(g).values()]
     if fmt == "json":
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -246,9 +246,9 @@ def list_(fmt: FormatOption = "table") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("group", "name", "summary")
+    table = Table("group", "name", "summary", "origin")
     for row in rows:  # summaries and values are text, not Rich markup ("[x, y]" must show)
-        table.add_row(row["group"], row["name"], escape(row["summary"]))
+        table.add_row(row["group"], row["name"], escape(row["summary"]), escape(row["origin"]))
     _console().print(table)
 
 

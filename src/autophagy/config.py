@@ -34,7 +34,8 @@ from autophagy.metrics.evaluate import (
     NEEDS_TEXT_TRUTH,
     EvalConfig,
 )
-from autophagy.registry import build_generator, build_source, entries, get
+from autophagy.capabilities import CAPABILITIES, missing
+from autophagy.registry import build_generator, build_source, entries, get, is_import_path
 
 DEFAULT_METRICS = [
     "frechet",
@@ -95,12 +96,21 @@ class ExperimentConfig(Model):
         description="exact: Gaussian and linear-regression loops on sufficient statistics; sampled: draw every sample. "
         "Unset: exact wherever it applies (see exact_unavailable), else sampled.",
     )
+    mitigation: list[SerializeAsAny[BaseModel]] = Field(
+        default_factory=list,
+        description="stages applied in order to each generation's synthetic samples before training "
+        "(registry group 'stage'; see autophagy.loops.stages)",
+    )
     sweep: SweepConfig | None = None
+
     def to_dict(self) -> dict[str, Any]:
-        """The resolved config as plain data (every default filled in)."""
+        """The resolved config as plain data (every default filled in; an empty ``mitigation`` and
+        an unset ``sweep`` are left out, so configs from before they existed keep their run ids)."""
         out = self.model_dump(mode="json")
         if out.get("sweep") is None:
             out.pop("sweep", None)
+        if not out.get("mitigation"):
+            out.pop("mitigation", None)
         return out
 
     def run_id(self) -> str:
@@ -182,11 +192,22 @@ def load_config(
             raise InvalidParameterError(f"The '{group}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
         entry = get(group, body.get("kind"), key=f"{group}.kind")
         groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
-    config = validate(ExperimentConfig, {**raw, **groups})
+    stages = raw.get("mitigation") or []
+    if not isinstance(stages, list):
+        raise InvalidParameterError(f"The 'mitigation' parameter must be a list of stages {{kind: ...}}. Got {stages!r} instead.")
+    resolved_stages = []
+    for i, body in enumerate(stages):
+        if not isinstance(body, Mapping):
+            raise InvalidParameterError(f"The 'mitigation.{i}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
+        entry = get("stage", body.get("kind"), key=f"mitigation.{i}.kind")
+        resolved_stages.append(validate(entry.config, body, prefix=f"mitigation.{i}"))  # type: ignore[arg-type]
+    config = validate(ExperimentConfig, {**raw, **groups, "mitigation": resolved_stages})
     if config.metrics is None:
         names = list(default_metrics(build_source(config)))
         if names == IMAGE_METRICS and getattr(config.generator, "conditional", False):
             names.append("classifier_accuracy")
+        provides = get("generator", config.generator.kind).provides  # defaults: only what the generator serves
+        names = [n for n in names if not missing(get("metric", n).needs, provides)]
         config = config.model_copy(update={"metrics": names})
     _cross_check(config)
     reason = exact_unavailable(config)
@@ -244,6 +265,8 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
         return f"data.kind is {config.data.kind!r}; the exact engines need one of {sorted(EXACT_PAIRS)}"
     if config.generator.kind != needs:
         return f"generator.kind is {config.generator.kind!r}; the exact engine for data.kind {config.data.kind!r} needs {needs!r}"
+    if config.mitigation:
+        return "the synthetic samples pass through mitigation stages, which need the samples themselves"
     if config.loop.kind in ("accumulate_subsample", "keep_original"):
         return f"a subset of a pool or of the original data (loop.kind {config.loop.kind!r}) has no exact law"
     if config.data.kind == "gaussian":
@@ -266,7 +289,9 @@ def _cross_check(config: ExperimentConfig) -> None:
     d = source.dim
     known = entries("metric")
     for name in config.metrics:
-        check(name in known, "metrics", f"a list of names from {sorted(known)}", name)
+        if is_import_path(name):
+            get("metric", name, key="metrics")  # a plug-in metric: imported and registered now
+        check(name in known, "metrics", f"a list of names from {sorted(known)} or import paths 'package.module:function'", name)
     truth = source.truth()
     gen = config.generator
     labeller = gen.kind in LABELLERS
@@ -313,7 +338,26 @@ def _cross_check(config: ExperimentConfig) -> None:
         k = build_generator(config, source).n_components
         check(smallest >= k, "generator.n_components", f"<= the smallest training set ({smallest})", k)
     check(smallest >= 2, "loop", "a mix with at least 2 training samples per generation", smallest)
+    _check_capabilities(config)
     check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
+
+
+def _check_capabilities(config: ExperimentConfig) -> None:
+    """Every metric's needs are provided by the generator (see :mod:`autophagy.capabilities`), and
+    ``init: warm_start`` has a generator state to start from."""
+    gen = config.generator
+    provides = get("generator", gen.kind).provides
+    for name in config.metrics:
+        lacking = missing(get("metric", name).needs, provides)
+        check(
+            not lacking,
+            "metrics",
+            f"free of {name!r} unless the generator provides {' and '.join(lacking)} "
+            f"(generator.kind {gen.kind!r} has no {' or '.join(CAPABILITIES[c][0] for c in lacking)})",
+            name,
+        )
+    if getattr(gen, "init", None) == "warm_start":
+        check(not missing(frozenset({"state"}), provides), "generator.init", "'scratch' for a generator without get_state/set_state", "warm_start")
 
 
 #: The generator kinds of each kind of data (a generator config's ``modality`` class attribute).

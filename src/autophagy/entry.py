@@ -20,7 +20,7 @@ class Entry:
         name: the name a config uses (``kind``, or a metric name).
         summary: one line for ``autophagy list``.
         config: the pydantic model of the component's keys (data, generator, loop), or None.
-        build: ``build(config)`` for data and loops, ``build(config, source)`` for generators,
+        build: ``build(config)`` for data, loops and stages, ``build(config, source)`` for generators,
             ``build(ctx) -> float | dict`` for metrics.
         origin: ``built-in``, ``entry point NAME (DIST VERSION)``, ``import path`` or
             ``register() in MODULE``.

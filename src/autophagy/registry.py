@@ -1,6 +1,7 @@
 """The registry: every pluggable part of the loop, found by name, and the factories that build them.
 
-Groups are ``data``, ``generator``, ``loop`` and ``metric``. A component is found, in order:
+Groups are ``data``, ``generator``, ``loop``, ``metric`` and ``stage`` (the synthetic-sample
+stages of ``mitigation:``, see :mod:`autophagy.loops.stages`). A component is found, in order:
 
 1. by a name registered in this process: the lab's own components (registered by the module
    :data:`BUILTINS`, loaded by name like any plug-in, so the registry imports no component),
@@ -25,7 +26,7 @@ from typing import Any
 from autophagy.entry import BUILTIN, Entry
 from autophagy.exceptions import InvalidParameterError
 
-GROUPS = ("data", "generator", "loop", "metric")
+GROUPS = ("data", "generator", "loop", "metric", "stage")
 #: The entry-point group through which installed packages register components.
 ENTRY_POINT_GROUP = "autophagy.plugins"
 #: The module registering the lab's own components (imported by name on first lookup).

@@ -77,4 +77,4 @@ class DDPMConfig(NeuralConfig):
         return self
 
 
-register("generator", "ddpm", "class-conditional DDPM with classifier-free guidance (PyTorch, extra 'neural'); λ = 1/(1+w)", DDPMConfig)(lazy("autophagy.images.ddpm_model:build"))
+register("generator", "ddpm", "class-conditional DDPM with classifier-free guidance (PyTorch, extra 'neural'); λ = 1/(1+w)", DDPMConfig, provides={"state"})(lazy("autophagy.images.ddpm_model:build"))

@@ -10,7 +10,7 @@ al. 2024, the GAN experiments' sampling bias). The torch implementation is
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
@@ -37,4 +37,4 @@ class GANConfig(NeuralConfig):
     lr: PositiveFloat = 1e-3  # with R1 (γ = 1) on 8×8 digits: clearer digits than 2e-4 in 3000 steps
 
 
-register("generator", "gan", "GAN with a mapping network (PyTorch, extra 'neural'); λ truncates latents toward their mean", GANConfig)(lazy("autophagy.images.gan_model:build"))
+register("generator", "gan", "GAN with a mapping network (PyTorch, extra 'neural'); λ truncates latents toward their mean", GANConfig, provides={"state"})(lazy("autophagy.images.gan_model:build"))

@@ -8,7 +8,7 @@ its Bernoulli likelihood). The torch implementation is :mod:`autophagy.images.va
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
@@ -34,4 +34,4 @@ class VAEConfig(NeuralConfig):
     lr: PositiveFloat = Field(default=1e-3)
 
 
-register("generator", "vae", "variational autoencoder (PyTorch, extra 'neural'); λ scales the latent prior's standard deviation", VAEConfig)(lazy("autophagy.images.vae_model:build"))
+register("generator", "vae", "variational autoencoder (PyTorch, extra 'neural'); λ scales the latent prior's standard deviation", VAEConfig, provides={"state"})(lazy("autophagy.images.vae_model:build"))

@@ -1,8 +1,8 @@
 """Loop policies: how each generation's training set is composed."""
 
+from autophagy.loops.pool import FIXED, FRESH, HUMAN, TrainingPool
+from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
 from autophagy.loops.policy import (
-    FIXED,
-    FRESH,
     AccumulateConfig,
     AccumulateSubsampleConfig,
     AugmentConfig,
@@ -21,6 +21,11 @@ from autophagy.loops.policy import (
 __all__ = [
     "FIXED",
     "FRESH",
+    "HUMAN",
+    "SyntheticBatch",
+    "SyntheticStage",
+    "TrainingPool",
+    "apply_stages",
     "AccumulateConfig",
     "AccumulateSubsampleConfig",
     "AugmentConfig",

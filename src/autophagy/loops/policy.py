@@ -23,9 +23,9 @@ from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 from autophagy._validation import Model, check
 from autophagy.core.source import DataSource
 from autophagy.core.generator import Generator
+from autophagy.loops.pool import FIXED, FRESH, TrainingPool
+from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
 
-FIXED = -1
-FRESH = 0
 
 Draw = Callable[[str], np.random.Generator]
 
@@ -218,15 +218,14 @@ class LoopState:
     Attributes:
         generation: the last finished generation (0 before the loop starts).
         fixed: the fixed real set D_r (n_fixed, d), or None before it is drawn.
-        pool: the accumulated pool (n, d) and its ``pool_origin`` (n,), for accumulating loops.
+        pool: the accumulated pool with its provenance, for accumulating loops (else None).
         generators: fitted generators of earlier generations, oldest first; only the last one
             is kept unless ``synthetic_from`` is ``all``. ``generator_ids`` are their generations.
     """
 
     generation: int = 0
     fixed: np.ndarray | None = None
-    pool: np.ndarray | None = None
-    pool_origin: np.ndarray | None = None
+    pool: TrainingPool | None = None
     generators: tuple[Generator, ...] = ()
     generator_ids: tuple[int, ...] = ()
 
@@ -252,17 +251,17 @@ def synthesize(
 
 def provenance(origin: np.ndarray) -> dict[str, float]:
     """Bookkeeping rows: training-set size and the fraction of each provenance."""
-    n = len(origin)
-    return {
-        "train_size": float(n),
-        "frac_real_fixed": float(np.mean(origin == FIXED)) if n else 0.0,
-        "frac_real_fresh": float(np.mean(origin == FRESH)) if n else 0.0,
-        "frac_synthetic": float(np.mean(origin > 0)) if n else 0.0,
-    }
+    return TrainingPool.of(np.empty((len(origin), 0)), origin).provenance()
 
 
 def step(
-    config: LoopConfig, state: LoopState, *, source: DataSource, draw: Draw, bias: float
+    config: LoopConfig,
+    state: LoopState,
+    *,
+    source: DataSource,
+    draw: Draw,
+    bias: float,
+    stages: Sequence[SyntheticStage] = (),
 ) -> tuple[LoopState, TrainingSet]:
     """Compose D^t for generation ``state.generation + 1``.
 
@@ -271,8 +270,10 @@ def step(
         state: the state after the previous generation.
         source: the real distribution.
         draw: ``draw(role)`` returns this generation's random stream for a role
-            (``real_fixed``, ``real_fresh``, ``synthetic``, ``subsample``).
+            (``real_fixed``, ``real_fresh``, ``synthetic``, ``subsample``, ``curate``).
         bias: the sampling bias λ used to draw synthetic samples.
+        stages: applied in order to the synthetic samples before they join D^t (see
+            :mod:`autophagy.loops.stages`); none by default.
 
     Returns:
         The new state (without this generation's generator, which the runner appends with
@@ -283,32 +284,33 @@ def step(
     fixed = state.fixed
     if fixed is None and plan.n_fixed:
         fixed = source.sample(plan.n_fixed, rng=draw("real_fixed"))
-    parts: list[np.ndarray] = []
-    origins: list[np.ndarray] = []
+    parts: list[TrainingPool] = []
     if plan.accumulate and state.pool is not None:
         parts.append(state.pool)
-        origins.append(state.pool_origin if state.pool_origin is not None else np.empty(0, int))
     elif plan.use_fixed and fixed is not None:
         part = fixed
         if plan.fixed_used is not None and plan.fixed_used < len(fixed):
             rows = np.sort(draw("subsample").choice(len(fixed), size=plan.fixed_used, replace=False)) if plan.resample_fixed else slice(plan.fixed_used)
             part = fixed[rows]
-        parts.append(part)
-        origins.append(np.full(len(part), FIXED))
+        parts.append(TrainingPool.of(part, FIXED))
     if plan.n_fresh:
-        parts.append(source.sample(plan.n_fresh, rng=draw("real_fresh")))
-        origins.append(np.full(plan.n_fresh, FRESH))
+        parts.append(TrainingPool.of(source.sample(plan.n_fresh, rng=draw("real_fresh")), FRESH))
+    info: dict[str, float] = {}
     if plan.n_synthetic and t > 1:
         x_s, o_s = synthesize(plan.n_synthetic, state.generators, state.generator_ids, draw("synthetic"), bias)
-        parts.append(x_s)
-        origins.append(o_s)
-    x, origin = np.concatenate(parts), np.concatenate(origins).astype(np.int64)
-    pool, pool_origin = (x, origin) if plan.accumulate else (None, None)
-    if plan.subsample is not None and len(x) > plan.subsample:
-        keep = np.sort(draw("subsample").choice(len(x), size=plan.subsample, replace=False))
-        x, origin = x[keep], origin[keep]
-    new_state = replace(state, generation=t, fixed=fixed, pool=pool, pool_origin=pool_origin)
-    return new_state, TrainingSet(x, origin, provenance(origin))
+        synthetic = TrainingPool.of(x_s, o_s)
+        if stages:
+            batch = SyntheticBatch(synthetic, state.generators, state.generator_ids, source, t, bias)
+            batch = apply_stages(stages, batch, draw("curate"))
+            synthetic, info = batch.pool, batch.info
+        if len(synthetic):
+            parts.append(synthetic)
+    data = TrainingPool.concat(parts)
+    pool = data if plan.accumulate else None
+    if plan.subsample is not None and len(data) > plan.subsample:
+        data = data.take(np.sort(draw("subsample").choice(len(data), size=plan.subsample, replace=False)))
+    new_state = replace(state, generation=t, fixed=fixed, pool=pool)
+    return new_state, TrainingSet(data.x, data.origin, {**data.provenance(), **info})
 
 
 def with_generator(config: LoopConfig, state: LoopState, generator: Generator) -> LoopState:

@@ -143,8 +143,10 @@ NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "par
 #: Of those, the ones that need the true linear model (data.kind 'linear' and a linear labeller).
 NEEDS_LINEAR_TRUTH = {"test_error_bias", "test_error_variance", "param_error", "test_error_real"}
 
-def metric(name: str, summary: str) -> Callable[[MetricFn], MetricFn]:
-    return register("metric", name, summary)
+def metric(name: str, summary: str, *, needs: frozenset[str] | set[str] = frozenset()) -> Callable[[MetricFn], MetricFn]:
+    """Register a built-in metric; ``needs``: the generator capabilities it uses (see
+    :mod:`autophagy.capabilities`)."""
+    return register("metric", name, summary, needs=needs)
 
 
 

@@ -60,7 +60,7 @@ for _name, _text in {
     metric(_name, _text)(lambda ctx, _key=_name: _prdc(ctx)[_key])
 
 
-@metric("loglik_real", "mean log-likelihood of held-out real data under G^t (with bias λ)")
+@metric("loglik_real", "mean log-likelihood of held-out real data under G^t (with bias λ)", needs={"log_prob"})
 def _loglik(ctx: EvalContext) -> float:
     return float(np.mean(ctx.generator.log_prob(ctx.real, bias=ctx.bias)))
 

@@ -131,6 +131,6 @@ class KernelRidge:
         return self
 
 
-@register("generator", "kernel_ridge", "kernel ridge labeller (rbf | poly): (K + nαI)c = y on rows (x, y); label fresh inputs k(x, X)c + √λ·σ·noise", KernelRidgeConfig)
+@register("generator", "kernel_ridge", "kernel ridge labeller (rbf | poly): (K + nαI)c = y on rows (x, y); label fresh inputs k(x, X)c + √λ·σ·noise", KernelRidgeConfig, provides={"downstream", "state"})
 def build(config: KernelRidgeConfig, source: object = None) -> KernelRidge:
     return KernelRidge(source, config.kernel, config.alpha, config.gamma, config.degree, config.coef0, label_noise(config, source))

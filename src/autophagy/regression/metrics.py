@@ -25,7 +25,7 @@ def _downstream(ctx: EvalContext) -> Any:
     return ctx.cache["downstream"]
 
 
-@metric("test_error", "downstream model (family of G^t, ridge eval.downstream_ridge) trained on eval.n_samples rows of G^t, tested on the true distribution")
+@metric("test_error", "downstream model (family of G^t, ridge eval.downstream_ridge) trained on eval.n_samples rows of G^t, tested on the true distribution", needs={"downstream"})
 def _test_error(ctx: EvalContext) -> float:
     """Excess risk (ŵ - w0)ᵀ Σ (ŵ - w0) for a linear truth; else held-out mean squared error on real rows."""
     model = _downstream(ctx)
@@ -54,24 +54,24 @@ def _bias_variance(ctx: EvalContext) -> tuple[float, float]:
     return ctx.cache["bias_variance"]
 
 
-@metric("test_error_bias", "bias part of test_error given the downstream inputs (linear truth)")
+@metric("test_error_bias", "bias part of test_error given the downstream inputs (linear truth)", needs={"coef"})
 def _test_error_bias(ctx: EvalContext) -> float:
     return _bias_variance(ctx)[0]
 
 
-@metric("test_error_variance", "variance part of test_error given the downstream inputs (linear truth)")
+@metric("test_error_variance", "variance part of test_error given the downstream inputs (linear truth)", needs={"coef"})
 def _test_error_variance(ctx: EvalContext) -> float:
     return _bias_variance(ctx)[1]
 
 
-@metric("test_error_real", "the n = 0 baseline: the downstream model trained on eval.n_samples real rows instead (linear truth)")
+@metric("test_error_real", "the n = 0 baseline: the downstream model trained on eval.n_samples real rows instead (linear truth)", needs={"downstream"})
 def _test_error_real(ctx: EvalContext) -> float:
     """Excess risk of the downstream model (same family and α) fitted on the held-out real rows."""
     model = ctx.generator.downstream(ctx.real, ctx.config.downstream_ridge)
     return float(_linear_truth(ctx).excess_risk(model.coef_))
 
 
-@metric("param_error", "parameter distance ‖ŵ_t - w0‖ of the labeller G^t (linear truth)")
+@metric("param_error", "parameter distance ‖ŵ_t - w0‖ of the labeller G^t (linear truth)", needs={"coef"})
 def _param_error(ctx: EvalContext) -> float:
     return float(np.linalg.norm(ctx.generator.coef_ - _linear_truth(ctx).w0))
 

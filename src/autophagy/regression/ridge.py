@@ -94,6 +94,6 @@ def label_noise(config: Any, source: Any) -> float:
     return float(getattr(source, "noise", 0.0))  # e.g. image data (data.kind 'digits')
 
 
-@register("generator", "linear_ridge", "ridge labeller: fit (XᵀX + nαI)w = Xᵀy on rows [x, y]; label fresh inputs x·w + √λ·σ·noise", LinearRidgeConfig)
+@register("generator", "linear_ridge", "ridge labeller: fit (XᵀX + nαI)w = Xᵀy on rows [x, y]; label fresh inputs x·w + √λ·σ·noise", LinearRidgeConfig, provides={"downstream", "coef", "state"})
 def build(config: LinearRidgeConfig, source: object = None) -> LinearRidge:
     return LinearRidge(source, config.alpha, label_noise(config, source))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,11 +18,11 @@ from autophagy._rng import stream
 from autophagy.config import ExperimentConfig
 from autophagy.exceptions import DegenerateFitError, StatisticalWarning
 from autophagy.loops.policy import LoopState, step, with_generator
+from autophagy.loops.pool import TrainingPool
 from autophagy.metrics.evaluate import evaluate, make_context
-from autophagy.registry import build_generator, build_source
+from autophagy.registry import build_generator, build_source, get
 from autophagy.runner.engine import Block, draw_holdout, seeds_of
 
-# -- sampled ------------------------------------------------------------------------------------
 @dataclass
 class _Repeat:
     seed: int
@@ -30,6 +30,8 @@ class _Repeat:
     holdout: np.ndarray
     failed: str | None = None
     reference: Any = None  # G^1, the model of the original data, for metrics that compare with it
+    #: the training data of generators without get_state (by generation): what resume refits them from
+    fitted_on: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 #: Metrics that score G^t's samples under the generation-1 model (Shumailov et al.'s "G^0"); the
@@ -44,6 +46,7 @@ class SampledEngine:
         self.config, self.run_id = config, run_id
         self.source = build_source(config)
         self.keep_reference = bool(NEEDS_REFERENCE & set(config.metrics))
+        self.stages = [get("stage", stage.kind).build(stage) for stage in config.mitigation]
         self.repeats = [self._restore(seed, saved) for seed in seeds_of(config)]
         self.artifacts: dict[str, np.ndarray] = {}  # the first repeat's
 
@@ -75,7 +78,7 @@ class SampledEngine:
         if rep.failed is not None:
             return {**{n: math.nan for n in names}, "degenerate": 1.0}, None
         draw = lambda role: stream(rep.seed, t, role)  # noqa: E731
-        state, train = step(config.loop, rep.state, source=self.source, draw=draw, bias=bias)
+        state, train = step(config.loop, rep.state, source=self.source, draw=draw, bias=bias, stages=self.stages)
         generator = build_generator(config, self.source)
         if getattr(config.generator, "init", "scratch") == "warm_start" and rep.state.generators:
             generator.set_state(rep.state.generators[-1].get_state())  # continue from G^{t-1}
@@ -91,6 +94,9 @@ class SampledEngine:
             rep.state = state
             return {**{n: math.nan for n in names}, **train.info, "degenerate": 1.0}, None
         rep.state = with_generator(config.loop, state, generator)
+        if not _has_state(generator):
+            kept = set(rep.state.generator_ids) | ({1} if self.keep_reference else set())
+            rep.fitted_on = {g: x for g, x in {**rep.fitted_on, t: train.x}.items() if g in kept}
         if self.keep_reference and rep.reference is None:
             rep.reference = generator
         ctx = make_context(rep.holdout, fake, generator, bias, self.source, config.eval, draw("metric"), rep.reference)
@@ -107,17 +113,15 @@ class SampledEngine:
             st = rep.state
             if st.fixed is not None:
                 arrays[f"{key}/fixed"] = st.fixed
-            if st.pool is not None and st.pool_origin is not None:
-                arrays[f"{key}/pool"] = st.pool
-                arrays[f"{key}/pool_origin"] = st.pool_origin
+            if st.pool is not None:
+                arrays[f"{key}/pool"] = st.pool.x
+                arrays[f"{key}/pool_origin"] = st.pool.origin
             arrays[f"{key}/generator_ids"] = np.asarray(st.generator_ids, dtype=np.int64)
             arrays[f"{key}/failed"] = np.asarray(rep.failed or "")
             for gid, gen in zip(st.generator_ids, st.generators, strict=True):
-                for name, value in gen.get_state().items():
-                    arrays[f"{key}/g{gid}/{name}"] = np.asarray(value)
+                arrays.update(_saved_model(f"{key}/g{gid}/", gen, rep.fitted_on.get(gid)))
             if rep.reference is not None:
-                for name, value in rep.reference.get_state().items():
-                    arrays[f"{key}/gref/{name}"] = np.asarray(value)
+                arrays.update(_saved_model(f"{key}/gref/", rep.reference, rep.fitted_on.get(1)))
         return arrays
 
     def _restore(self, seed: int, saved: dict[str, np.ndarray] | None) -> _Repeat:
@@ -131,19 +135,47 @@ class SampledEngine:
         for gid in ids:
             prefix = f"{key}/g{gid}/"
             state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
-            generators.append(build_generator(config, source).set_state(state))
+            generators.append(self._restored_model(seed, gid, state))
         state = LoopState(
             generation=int(saved["generation"]),
             fixed=saved.get(f"{key}/fixed"),
-            pool=saved.get(f"{key}/pool"),
-            pool_origin=saved.get(f"{key}/pool_origin"),
+            pool=TrainingPool.of(saved[f"{key}/pool"], saved[f"{key}/pool_origin"]) if f"{key}/pool" in saved else None,
             generators=tuple(generators),
             generator_ids=ids,
         )
         failed = str(saved[f"{key}/failed"]) or None
         prefix = f"{key}/gref/"
         kept = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
-        reference = build_generator(config, source).set_state(kept) if kept else None
-        return _Repeat(seed, state, holdout, failed, reference)
+        reference = self._restored_model(seed, 1, kept) if kept else None
+        fitted_on = {gid: saved[f"{key}/g{gid}/{DATA_KEY}"] for gid in ids if f"{key}/g{gid}/{DATA_KEY}" in saved}
+        if f"{key}/gref/{DATA_KEY}" in saved:
+            fitted_on[1] = saved[f"{key}/gref/{DATA_KEY}"]
+        return _Repeat(seed, state, holdout, failed, reference, fitted_on)
+
+    def _restored_model(self, seed: int, generation: int, state: dict[str, np.ndarray]) -> Any:
+        """The generator of ``generation`` from its saved state, or refitted on its saved training
+        data with the same ``fit`` stream (a generator without get_state/set_state)."""
+        generator = build_generator(self.config, self.source)
+        if DATA_KEY in state:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)
+                return generator.fit(state[DATA_KEY], rng=stream(seed, generation, "fit"))
+        return generator.set_state(state)
+
+
+#: Where a generator without state keeps its training data in ``state.npz``.
+DATA_KEY = "__training_data__"
+
+
+def _has_state(generator: Any) -> bool:
+    return callable(getattr(generator, "get_state", None)) and callable(getattr(generator, "set_state", None))
+
+
+def _saved_model(prefix: str, generator: Any, fitted_on: np.ndarray | None) -> dict[str, np.ndarray]:
+    """A generator's arrays for ``state.npz``: its state, or the data it was fitted on."""
+    if _has_state(generator):
+        return {prefix + name: np.asarray(value) for name, value in generator.get_state().items()}
+    assert fitted_on is not None, "a generator without get_state keeps its training data"
+    return {prefix + DATA_KEY: fitted_on}
 
 

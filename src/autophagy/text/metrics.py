@@ -103,12 +103,12 @@ def _model_samples(ctx: EvalContext) -> np.ndarray:
     return ctx.cache["model_samples"]
 
 
-@metric("perplexity_real", "perplexity of held-out real text under G^t: exp of minus the mean per-token log-prob")
+@metric("perplexity_real", "perplexity of held-out real text under G^t: exp of minus the mean per-token log-prob", needs={"log_prob"})
 def _perplexity_real(ctx: EvalContext) -> float:
     return tm.perplexity(ctx.generator.log_prob(ctx.real), int(ctx.real.shape[1]))
 
 
-@metric("sample_perplexity", "median per-sample perplexity of G^t's samples under G^0 (the whole distribution stored for histograms)")
+@metric("sample_perplexity", "median per-sample perplexity of G^t's samples under G^0 (the whole distribution stored for histograms)", needs={"log_prob"})
 def _sample_perplexity(ctx: EvalContext) -> float:
     model = ctx.reference if ctx.reference is not None else ctx.generator
     per_sample = tm.sample_perplexities(model.token_log_probs(ctx.fake))
@@ -126,7 +126,7 @@ def _impossible_rate(ctx: EvalContext) -> float:
     return float(np.mean(np.isneginf(_truth_token_log_probs(ctx))))
 
 
-@metric("kl_to_truth", "KL(G^t ‖ P) in nats per token, Monte Carlo on G^t's samples at λ = 1 (grammar source)")
+@metric("kl_to_truth", "KL(G^t ‖ P) in nats per token, Monte Carlo on G^t's samples at λ = 1 (grammar source)", needs={"log_prob"})
 def _kl_to_truth(ctx: EvalContext) -> float:
     x = _model_samples(ctx)
     truth = _truth_token_log_probs(ctx).sum(axis=1) if x is ctx.fake else ctx.source.log_prob(x)

@@ -43,6 +43,7 @@ class NGramConfig(DecodingConfig):
     "ngram",
     "interpolated modified Kneser-Ney n-gram LM (NumPy); λ = sampling temperature",
     NGramConfig,
+    provides={"log_prob", "state"},
 )
 def build(config: NGramConfig, source: Any = None) -> Any:
     from autophagy.text.ngram_model import NGramLM

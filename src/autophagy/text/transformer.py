@@ -24,7 +24,6 @@ the rest (so the n samples differ); they need λ = 1. The torch implementation i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
@@ -116,6 +115,7 @@ class TransformerConfig(NeuralConfig, DecodingConfig):
     "GPT-style causal LM (Hugging Face transformers, extra 'text'): tiny from config or a local "
     "checkpoint; λ = sampling temperature",
     TransformerConfig,
+    provides={"log_prob", "state"},
 )  # fmt: skip
 def build(config: TransformerConfig, source: Any = None) -> Any:
     check_pretrained(config.pretrained)

@@ -88,6 +88,6 @@ class GaussianGenerator:
         return self
 
 
-@register("generator", "gaussian", "fit mean and covariance (mle|unbiased); sample N(mean, λ·cov)", GaussianGeneratorConfig)
+@register("generator", "gaussian", "fit mean and covariance (mle|unbiased); sample N(mean, λ·cov)", GaussianGeneratorConfig, provides={"log_prob", "moments", "state"})
 def build(config: GaussianGeneratorConfig, source: object = None) -> GaussianGenerator:
     return GaussianGenerator(estimator=config.estimator, shrinkage=config.shrinkage)

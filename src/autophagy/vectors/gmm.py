@@ -130,7 +130,7 @@ class GMMGenerator:
         return self
 
 
-@register("generator", "gmm", "scikit-learn GaussianMixture (EM); λ scales each component's covariance", GMMGeneratorConfig)
+@register("generator", "gmm", "scikit-learn GaussianMixture (EM); λ scales each component's covariance", GMMGeneratorConfig, provides={"log_prob", "moments", "state"})
 def build(config: GMMGeneratorConfig, source: DataSource | None = None) -> GMMGenerator:
     truth = source.truth() if source is not None else None
     n_modes = len(truth.weights) if truth is not None else 1

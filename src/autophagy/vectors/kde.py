@@ -72,6 +72,6 @@ class KDEGenerator:
         return self
 
 
-@register("generator", "kde", "scikit-learn KernelDensity (Gaussian kernel); λ scales the bandwidth by √λ", KDEGeneratorConfig)
+@register("generator", "kde", "scikit-learn KernelDensity (Gaussian kernel); λ scales the bandwidth by √λ", KDEGeneratorConfig, provides={"log_prob", "moments", "state"})
 def build(config: KDEGeneratorConfig, source: object = None) -> KDEGenerator:
     return KDEGenerator(bandwidth=config.bandwidth)

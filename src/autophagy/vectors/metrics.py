@@ -37,7 +37,7 @@ def _logdet_ratio(factor: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.where(sign != 0, 2.0 * logdet, -np.inf) - np.linalg.slogdet(truth)[1]
 
 
-@metric("gaussian_w2", "exact squared W2 between G^t's Gaussian N(μ_t, λΣ_t) and the true Gaussian")
+@metric("gaussian_w2", "exact squared W2 between G^t's Gaussian N(μ_t, λΣ_t) and the true Gaussian", needs={"moments"})
 def _gaussian_w2(ctx: EvalContext) -> float:
     truth = ctx.source.truth()
     assert truth is not None and len(truth.weights) == 1
