@@ -38,7 +38,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from autophagy import registry
+import autophagy.registry as registry
 from autophagy.adapters import ADAPTERS, PluginWarning
 from autophagy.entry import Entry
 from autophagy.exceptions import InvalidParameterError
