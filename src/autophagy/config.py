@@ -59,8 +59,6 @@ HELDOUT_REGRESSION_METRICS = ["test_error"]
 #: digits classifier (or of eval.feature_network); ``classifier_accuracy`` is added for
 #: class-conditional generators.
 IMAGE_METRICS = ["fid", "precision", "recall", "density", "coverage", "class_entropy", "class_frequency"]
-#: The metrics a known grammar adds to the text defaults (``metrics.text.TEXT_METRICS``).
-TEXT_TRUTH_METRICS = ["true_perplexity", "kl_to_truth", "impossible_rate"]
 
 
 class SweepConfig(Model):
@@ -239,14 +237,9 @@ def default_metrics(source: Any) -> list[str]:
         return HELDOUT_REGRESSION_METRICS
     if hasattr(source, "image_shape"):  # labelled images
         return IMAGE_METRICS
-    if hasattr(source, "vocab_size"):  # token sequences; the exact law of a grammar adds its metrics
-        from autophagy.text.metrics import TEXT_METRICS
-
-        if not hasattr(source, "log_prob"):
-            return TEXT_METRICS
-        # with typos (noise > 0) every token is possible: impossible_rate would be 0 by construction
-        truth = [m for m in TEXT_TRUTH_METRICS if m != "impossible_rate" or not getattr(source, "noise", 0.0)]
-        return TEXT_METRICS + truth
+    declared = getattr(source, "default_metrics", None)
+    if declared is not None:  # e.g. token sequences: the text metrics, plus the truth's for a grammar
+        return list(declared())
     return DEFAULT_METRICS
 
 
@@ -278,13 +271,7 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
 
 def _cross_check(config: ExperimentConfig) -> None:
     """Checks that involve several groups."""
-    from autophagy.neural.config import NeuralConfig
-
-    if isinstance(config.generator, NeuralConfig):  # the extra and the device first: nothing else matters without them
-        from autophagy.neural._torch import require_torch, resolve_device
-
-        require_torch()
-        resolve_device(config.generator.device)
+    config.generator.check_runtime()  # the extra and the device first: nothing else matters without them
     source = build_source(config)
     d = source.dim
     known = entries("metric")
@@ -373,9 +360,7 @@ def data_modality(source: Any) -> str:
 
 def _check_modality(config: ExperimentConfig, source: Any) -> None:
     """Images go with the image generators and image metrics, token sequences with the language
-    models and text metrics; the neural kinds need torch and their device (checked first)."""
-    from autophagy.neural.config import NeuralConfig
-
+    models and text metrics; the source checks the eval settings against its held-out data."""
     gen = config.generator
     data, model = data_modality(source), getattr(type(gen), "modality", "vectors")
     check(
@@ -396,22 +381,15 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
             check(data == "text", "metrics", f"free of {name!r} unless data.kind is 'grammar' or 'corpus'", name)
         if name in NEEDS_TEXT_TRUTH:
             check(hasattr(source, "log_prob"), "metrics", f"free of {name!r} unless the text's exact law is known (data.kind 'grammar')", name)
-    from autophagy.text.embedding_metrics import TEXT_EMBEDDING_METRICS
-
-    if set(TEXT_EMBEDDING_METRICS) & set(config.metrics):  # the sentence-embedding model: fail now, not after a fit
-        from autophagy.text.embeddings import check_installed
-
-        check_installed()
-    if data == "text" and hasattr(source, "chunks"):
-        held_out = len(source.chunks["test"])
-        check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} test chunks (data.split, data.seq_len)", config.eval.n_samples)
-    if images and isinstance(gen, NeuralConfig):
-        held_out = len(source.test_index)
-        check(config.eval.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", config.eval.n_samples)
-        if config.eval.feature_network is not None:
-            from autophagy.images.features import check_feature_network
-
-            check_feature_network(config.eval.feature_network)
+    prepared = set()
+    for name in config.metrics:  # e.g. the sentence-embedding model is installed: fail now, not after a fit
+        prepare = get("metric", name).prepare
+        if prepare is not None and prepare not in prepared:
+            prepared.add(prepare)
+            prepare()
+    check_eval = getattr(source, "check_eval", None)
+    if check_eval is not None:  # what the held-out data allow (enough held-out rows, the feature network)
+        check_eval(config.eval)
 
 
 def dump_yaml(config: ExperimentConfig) -> str:

@@ -28,6 +28,8 @@ class Entry:
         provides: capabilities a generator provides; None when they are read off the object
             the factory builds (see :func:`autophagy.capabilities.generator_capabilities`).
         target: the class a plug-in component wraps (None for built-ins).
+        prepare: for a metric, a check run when a config asking for it is loaded (e.g. that an
+            optional model is installed); raises to refuse the config.
     """
 
     group: str
@@ -39,3 +41,4 @@ class Entry:
     needs: frozenset[str] = frozenset()
     provides: frozenset[str] | None = None
     target: Any = None
+    prepare: Callable[[], None] | None = None

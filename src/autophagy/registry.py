@@ -64,11 +64,13 @@ def register(
     *,
     needs: frozenset[str] | set[str] = frozenset(),
     provides: frozenset[str] | set[str] | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering ``build`` under ``group``/``name`` (the built-ins' form)."""
 
     def decorate(build: Callable[..., Any]) -> Callable[..., Any]:
-        add(Entry(group, name, summary, config, build, _origin[-1], frozenset(needs), None if provides is None else frozenset(provides)))
+        caps = None if provides is None else frozenset(provides)
+        add(Entry(group, name, summary, config, build, _origin[-1], frozenset(needs), caps, prepare=prepare))
         return build
 
     return decorate

@@ -24,6 +24,10 @@ class GeneratorConfig(Model):
     kind: str
     bias: float = Field(default=1.0, gt=0.0, le=1.0, description="sampling bias λ in (0, 1]")
 
+    def check_runtime(self) -> None:
+        """Raise when this process cannot run the generator (a missing extra, an absent device);
+        called when an experiment's config is loaded, before anything else is checked."""
+
 
 @runtime_checkable
 class Generator(Protocol):

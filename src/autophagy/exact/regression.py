@@ -28,15 +28,19 @@ than the pool's statistics).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from autophagy.regression.linear_data import LinearTruth
 from autophagy.loops.policy import FIXED, LoopConfig
 from autophagy.exact.compose import compose
 from autophagy.exact.stats import _bartlett, _outer, wishart_factor
+
+if TYPE_CHECKING:
+    from autophagy.regression.linear_data import LinearTruth
 
 Draw = Callable[[str], np.random.Generator]
 

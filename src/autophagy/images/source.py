@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, NonNegativeInt, PositiveInt
 
-from autophagy._validation import Model
+from autophagy._validation import Model, check
 from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import register
 from autophagy.core.image_files import read_image_arrays
@@ -92,6 +92,16 @@ class ImageSet:
         """The whole training pool: images (n, C, H, W) float32 and labels (n,) (for feature nets)."""
         index = self.train_index
         return self.images[index].reshape(len(index), *self.image_shape), self.labels[index]
+
+    def check_eval(self, eval_config: Any) -> None:
+        """``eval.n_samples`` held-out images must fit in the held-out set, and a user's feature
+        network (``eval.feature_network``) must be a readable TorchScript file."""
+        held_out = len(self.test_index)
+        check(eval_config.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} held-out images (data.holdout)", eval_config.n_samples)
+        if eval_config.feature_network is not None:
+            from autophagy.images.features import check_feature_network
+
+            check_feature_network(eval_config.feature_network)
 
     def metric_points(self, ctx: Any) -> tuple[np.ndarray, np.ndarray]:
         """Where the sample metrics compare images: the feature space of

@@ -143,10 +143,12 @@ NEEDS_REGRESSION = {"test_error", "test_error_bias", "test_error_variance", "par
 #: Of those, the ones that need the true linear model (data.kind 'linear' and a linear labeller).
 NEEDS_LINEAR_TRUTH = {"test_error_bias", "test_error_variance", "param_error", "test_error_real"}
 
-def metric(name: str, summary: str, *, needs: frozenset[str] | set[str] = frozenset()) -> Callable[[MetricFn], MetricFn]:
+def metric(
+    name: str, summary: str, *, needs: frozenset[str] | set[str] = frozenset(), prepare: Callable[[], None] | None = None
+) -> Callable[[MetricFn], MetricFn]:
     """Register a built-in metric; ``needs``: the generator capabilities it uses (see
-    :mod:`autophagy.capabilities`)."""
-    return register("metric", name, summary, needs=needs)
+    :mod:`autophagy.capabilities`); ``prepare``: a check run when a config asking for it loads."""
+    return register("metric", name, summary, needs=needs, prepare=prepare)
 
 
 

@@ -39,3 +39,11 @@ class NeuralConfig(GeneratorConfig):
     conditional: bool = False
     mixed_precision: bool = True
     eval_batch: PositiveInt = Field(default=1024, description="samples generated per forward batch")
+
+    def check_runtime(self) -> None:
+        """torch must be installed (:class:`~autophagy.exceptions.MissingExtraError` otherwise) and
+        ``device`` available here."""
+        from autophagy.neural._torch import require_torch, resolve_device
+
+        require_torch()
+        resolve_device(self.device)

@@ -8,8 +8,8 @@ or one page comparing every run grouped by chosen config keys.
 matplotlib, Plotly, pandas and DuckDB load inside the functions that use them.
 """
 
-from .collect import collect, summarise
-from .compare import build_comparison
-from .html import build_report
+from autophagy.report.collect import collect, summarise
+from autophagy.report.compare import build_comparison
+from autophagy.report.html import build_report
 
 __all__ = ["build_comparison", "build_report", "collect", "summarise"]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import CorruptRunError, InvalidParameterError
-from ..store.catalog import find_runs, flatten
+from autophagy.exceptions import CorruptRunError, InvalidParameterError
+from autophagy.store.catalog import find_runs, flatten
 
 #: Flattened config keys that only pick seeds, so never tell settings apart.
 REPEAT_KEYS: frozenset[str] = frozenset({"seed", "repeats"})
@@ -302,7 +302,7 @@ def metric_order(names: Iterable[str]) -> list[str]:
     >>> metric_order(["train_size", "zeta", "mmd", "frechet"])
     ['frechet', 'mmd', 'zeta', 'train_size']
     """
-    from ..registry import entries
+    from autophagy.registry import entries
 
     known = list(entries("metric"))
 

@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._validation import check
-from ..exceptions import InvalidParameterError
-from ..store.catalog import find_runs
-from ..store.rundir import atomic_write_text
-from .collect import (
+from autophagy._validation import check
+from autophagy.exceptions import InvalidParameterError
+from autophagy.store.catalog import find_runs
+from autophagy.store.rundir import atomic_write_text
+from autophagy.report.collect import (
     RunRecord,
     _hashable,
     _sort_key,
@@ -38,8 +38,8 @@ from .collect import (
     summarise,
     varying_keys,
 )
-from .figures import LineStyle, colour, metric_plotly, metric_png
-from .html import (
+from autophagy.report.figures import LineStyle, colour, metric_plotly, metric_png
+from autophagy.report.html import (
     _CLASS_FREQUENCY,
     _CSS,
     _charts_section,
@@ -289,7 +289,7 @@ def render_comparison(comparison: Comparison, charts: Sequence[tuple[str, Path, 
         comparison: What :func:`compare` read.
         charts: (metric, PNG, Plotly figure) per charted metric.
     """
-    from .. import __version__
+    from autophagy._version import __version__
 
     when = datetime.now(UTC).isoformat(timespec="seconds")
     keys, groups = comparison.keys, comparison.groups

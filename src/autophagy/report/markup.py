@@ -236,7 +236,7 @@ def render_page(
     texts: Sequence[TextExamples] = (),
 ) -> str:
     """The HTML text of one experiment's page (self-contained; user strings escaped)."""
-    from autophagy import __version__
+    from autophagy._version import __version__
 
     when = datetime.now(UTC).isoformat(timespec="seconds")
     n_runs = sum(len(s.runs) for s in experiment.settings)

@@ -42,9 +42,11 @@ import re
 import warnings
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from autophagy._validation import check
 from autophagy.exceptions import InvalidParameterError, MissingExtraError
 from autophagy.text.tokenizers import Tokenizer, as_ids, fit_tokenizer
 
@@ -188,6 +190,17 @@ class Corpus:
                 f"(data.split, data.seq_len). Got {n} instead."
             )
         return pool[rng.choice(len(pool), size=n, replace=False)].astype(np.float64)
+
+    def default_metrics(self) -> list[str]:
+        """The metrics of an experiment that names none (see :func:`autophagy.text.metrics.text_defaults`)."""
+        from autophagy.text.metrics import text_defaults
+
+        return text_defaults(self)
+
+    def check_eval(self, eval_config: Any) -> None:
+        """``eval.n_samples`` held-out sequences must fit in the test chunks."""
+        held_out = len(self.chunks["test"])
+        check(eval_config.n_samples <= held_out, "eval.n_samples", f"<= the {held_out} test chunks (data.split, data.seq_len)", eval_config.n_samples)
 
     def truth(self) -> None:
         """An empirical distribution of text: no closed form."""

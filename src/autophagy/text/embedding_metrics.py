@@ -35,6 +35,13 @@ from autophagy.metrics.evaluate import EvalContext, metric
 TEXT_EMBEDDING_METRICS = ["text_frechet", "text_precision", "text_recall", "text_density", "text_coverage"]
 
 
+def _check_installed() -> None:
+    """The sentence-embedding model and sentence-transformers are installed (checked at config load)."""
+    from autophagy.text.embeddings import check_installed
+
+    check_installed()
+
+
 def decode_all(source: object, sequences: np.ndarray) -> list[str]:
     """Sequences of token ids (n, L) -> n strings, with the source's ``decode(ids (L,))``."""
     decode = source.decode  # type: ignore[attr-defined]
@@ -64,7 +71,7 @@ def _text_prdc(ctx: EvalContext) -> dict[str, float]:
     return ctx.cache["text_prdc"]
 
 
-@metric("text_frechet", "Fréchet distance (squared, FID convention) between Gaussian fits of sentence embeddings (all-MiniLM-L6-v2) of real and generated texts; extra 'text'")
+@metric("text_frechet", "Fréchet distance (squared, FID convention) between Gaussian fits of sentence embeddings (all-MiniLM-L6-v2) of real and generated texts; extra 'text'", prepare=_check_installed)
 def _text_frechet(ctx: EvalContext) -> float:
     from autophagy.metrics.functional import frechet_distance
 
@@ -78,4 +85,4 @@ for _key, _text in {
     "density": "how many real k-NN balls of sentence embeddings hold each generated text, / k; extra 'text'",
     "coverage": "share of real texts whose k-NN ball of sentence embeddings holds a generated text; extra 'text'",
 }.items():
-    metric(f"text_{_key}", _text)(lambda ctx, _key=_key: _text_prdc(ctx)[_key])
+    metric(f"text_{_key}", _text, prepare=_check_installed)(lambda ctx, _key=_key: _text_prdc(ctx)[_key])

@@ -200,6 +200,12 @@ class Grammar:
         """n held-out sequences (n, seq_len): fresh draws from the chain (the data are infinite)."""
         return self.sample(n, rng=rng)
 
+    def default_metrics(self) -> list[str]:
+        """The metrics of an experiment that names none (see :func:`autophagy.text.metrics.text_defaults`)."""
+        from autophagy.text.metrics import text_defaults
+
+        return text_defaults(self)
+
     def truth(self) -> None:
         """None: the truth is not a Gaussian mixture (the exact law is :meth:`log_prob`)."""
         return None

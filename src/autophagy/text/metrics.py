@@ -54,6 +54,20 @@ TEXT_METRICS = [
     "repetition_rate",
 ]
 
+#: The metrics a known law of the text adds to the defaults (a source with ``log_prob``: data.kind 'grammar').
+TEXT_TRUTH_METRICS = ["true_perplexity", "kl_to_truth", "impossible_rate"]
+
+
+def text_defaults(source: Any) -> list[str]:
+    """The default metrics of a text source: :data:`TEXT_METRICS`, plus :data:`TEXT_TRUTH_METRICS`
+    where the text's exact law is known (``impossible_rate`` only without typos: with them every
+    token is possible and it would be 0 by construction)."""
+    if not hasattr(source, "log_prob"):
+        return list(TEXT_METRICS)
+    truth = [m for m in TEXT_TRUTH_METRICS if m != "impossible_rate" or not getattr(source, "noise", 0.0)]
+    return TEXT_METRICS + truth
+
+
 #: Upper bound on the entries of one (rows, V) block of next-token probabilities (32 MiB).
 _BLOCK_ENTRIES = 2**22
 
