@@ -337,3 +337,17 @@ def test_a_broken_plug_in_warns_and_the_lab_still_works(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_bring_your_own_example_runs_with_its_report(installed_plugin, tmp_path):
+    """examples/plugins/bring_your_own.yaml as the README runs it (reduced with --set)."""
+    example = ROOT / "examples" / "plugins" / "bring_your_own.yaml"
+    out = tmp_path / "runs"
+    done = _cli(["sweep", str(example), "--out", str(out), "--set", "generations=2", "--set", "sweep.seeds=1"], installed_plugin, ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    catalog = autophagy.catalog(out)
+    assert sorted(catalog["loop.kind"]) == ["fresh", "fully_synthetic"] and set(catalog["status"]) == {"complete"}
+    assert "final.loglik_real" in catalog, "the plug-in has log_prob: the likelihood metric is a default"
+    report = _cli(["report", str(out)], installed_plugin, ROOT)
+    assert report.returncode == 0, report.stderr
+    assert (out / "report" / "bring-your-own" / "index.html").is_file()
