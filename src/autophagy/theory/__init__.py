@@ -2,8 +2,12 @@
 
 Gaussian loops (:mod:`.gaussian`): exact moment recursions for every loop kind, Shumailov's
 collapse laws, the fresh-data limit. The effective sample size and the admissible amount of
-synthetic data (:mod:`.admissible`). :func:`predict` gives the theory curve of a run's metric
-where one exists (the report draws it over the measurement).
+synthetic data (:mod:`.admissible`: the Monte-Carlo distances in :mod:`.wasserstein`, n_e and
+the admissible n_s in :mod:`.effective_size`, the (λ, n_s) grid in :mod:`.phase_grid`). Linear
+regression on fake-data chains (:mod:`.regression`: the exact least-squares chains in
+:mod:`.ols_chain`, the ridge and its optimal α in :mod:`.ridge_collapse`, the power-law scaling
+laws in :mod:`.power_laws`). :func:`predict` gives the theory curve of a run's metric where one
+exists (the report draws it over the measurement).
 """
 
 from autophagy.theory.admissible import (
@@ -18,6 +22,16 @@ from autophagy.theory.admissible import (
     phase_diagram,
 )
 from autophagy.theory.curves import predict
+from autophagy.theory.gaussian import (
+    FreshLimit,
+    MomentCurve,
+    expected_log_det,
+    fresh_limit,
+    fresh_map,
+    log_det_drift,
+    log_det_variance,
+    moment_recursion,
+)
 from autophagy.theory.regression import (
     RidgeTestError,
     ScalingLaw,
@@ -29,16 +43,6 @@ from autophagy.theory.regression import (
     power_law_problem,
     ridge_test_error,
     scaling_law,
-)
-from autophagy.theory.gaussian import (
-    FreshLimit,
-    MomentCurve,
-    expected_log_det,
-    fresh_limit,
-    fresh_map,
-    log_det_drift,
-    log_det_variance,
-    moment_recursion,
 )
 
 __all__ = [
