@@ -15,14 +15,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsAny
 
 from autophagy._validation import Model, check, validate
-from autophagy.exceptions import InvalidParameterError
+from autophagy.capabilities import CAPABILITIES, missing
 from autophagy.core.generator import GeneratorConfig
+from autophagy.exceptions import InvalidParameterError
 from autophagy.loops.policy import LoopConfig
 from autophagy.metrics.evaluate import (
     NEEDS_GAUSSIAN_TRUTH,
@@ -34,7 +35,6 @@ from autophagy.metrics.evaluate import (
     NEEDS_TEXT_TRUTH,
     EvalConfig,
 )
-from autophagy.capabilities import CAPABILITIES, missing
 from autophagy.registry import build_generator, build_source, entries, get, is_import_path
 
 DEFAULT_METRICS = [
@@ -61,6 +61,15 @@ HELDOUT_REGRESSION_METRICS = ["test_error"]
 IMAGE_METRICS = ["fid", "precision", "recall", "density", "coverage", "class_entropy", "class_frequency"]
 
 
+if TYPE_CHECKING:
+
+    class _DataConfig(BaseModel):
+        """For the type checker only: every data config has a ``kind``, the name of the registry
+        entry that validated it (:func:`autophagy.registry.build_source` looks it up by that name)."""
+
+        kind: str
+
+
 class SweepConfig(Model):
     """``sweep: {grid: {key: [values]}, zip: {key: [values]}, seeds: N}``.
 
@@ -80,7 +89,10 @@ class ExperimentConfig(Model):
     seed: NonNegativeInt = 0
     generations: PositiveInt = 10
     repeats: PositiveInt = 1
-    data: SerializeAsAny[BaseModel]
+    if TYPE_CHECKING:
+        data: SerializeAsAny[_DataConfig]
+    else:
+        data: SerializeAsAny[BaseModel]
     generator: SerializeAsAny[GeneratorConfig]
     loop: SerializeAsAny[LoopConfig]
     metrics: list[str] | None = Field(
@@ -271,6 +283,7 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
 
 def _cross_check(config: ExperimentConfig) -> None:
     """Checks that involve several groups."""
+    assert config.metrics is not None  # load_config fills in unset metrics before the checks
     config.generator.check_runtime()  # the extra and the device first: nothing else matters without them
     source = build_source(config)
     d = source.dim
@@ -332,6 +345,7 @@ def _cross_check(config: ExperimentConfig) -> None:
 def _check_capabilities(config: ExperimentConfig) -> None:
     """Every metric's needs are provided by the generator (see :mod:`autophagy.capabilities`), and
     ``init: warm_start`` has a generator state to start from."""
+    assert config.metrics is not None  # load_config fills in unset metrics before the checks
     gen = config.generator
     provides = get("generator", gen.kind).provides
     for name in config.metrics:
@@ -361,6 +375,7 @@ def data_modality(source: Any) -> str:
 def _check_modality(config: ExperimentConfig, source: Any) -> None:
     """Images go with the image generators and image metrics, token sequences with the language
     models and text metrics; the source checks the eval settings against its held-out data."""
+    assert config.metrics is not None  # load_config fills in unset metrics before the checks
     gen = config.generator
     data, model = data_modality(source), getattr(type(gen), "modality", "vectors")
     check(
@@ -393,5 +408,8 @@ def _check_modality(config: ExperimentConfig, source: Any) -> None:
 
 
 def dump_yaml(config: ExperimentConfig) -> str:
-    """The resolved config as YAML (what ``--dry-run`` prints and the run directory stores)."""
-    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+    """The resolved config as YAML, every default shown (what ``--dry-run`` prints), an empty
+    ``mitigation`` included (``to_dict`` leaves it out of the run id)."""
+    out = config.to_dict()
+    out.setdefault("mitigation", [])
+    return yaml.safe_dump(out, sort_keys=False)

@@ -31,7 +31,7 @@ class GeneratorConfig(Model):
 
 @runtime_checkable
 class Generator(Protocol):
-    """A generative model family."""
+    """A generative model family: the minimal contract (a plug-in needs nothing more)."""
 
     def fit(self, x: np.ndarray, *, rng: np.random.Generator) -> Self:
         """Fit to ``x`` of shape (n, d); returns self."""
@@ -41,12 +41,27 @@ class Generator(Protocol):
         """Draw ``n`` samples, shape (n, d), with sampling bias λ = ``bias``."""
         ...
 
+
+@runtime_checkable
+class Stateful(Protocol):
+    """Optional: learned state as named arrays. Resume restores fitted models from it (without it
+    a run refits them on their recorded training data); ``init: warm_start`` needs it."""
+
     def get_state(self) -> dict[str, np.ndarray]:
         """Learned state as named arrays (what a checkpoint stores)."""
         ...
 
     def set_state(self, state: dict[str, np.ndarray]) -> Self:
         """Restore learned state written by :meth:`get_state`; returns self."""
+        ...
+
+
+@runtime_checkable
+class Likelihood(Protocol):
+    """Optional: the model's log-density; unlocks the likelihood metrics (``loglik_real``)."""
+
+    def log_prob(self, x: np.ndarray, *, bias: float = 1.0) -> np.ndarray:
+        """Log-density of each row of ``x`` (n, d) under the model sampled with bias λ, shape (n,)."""
         ...
 
 
