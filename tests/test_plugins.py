@@ -351,3 +351,50 @@ def test_the_bring_your_own_example_runs_with_its_report(installed_plugin, tmp_p
     report = _cli(["report", str(out)], installed_plugin, ROOT)
     assert report.returncode == 0, report.stderr
     assert (out / "report" / "bring-your-own" / "index.html").is_file()
+
+
+SCRIPT = """
+import numpy as np
+import autophagy
+from autophagy.runner.sweep import run_sweep
+
+
+class ScriptGaussian:
+    def __init__(self, shrink: float = 1.0):
+        self.shrink = shrink
+
+    def fit(self, x, *, rng):
+        self.mean_, self.cov_ = x.mean(axis=0), np.cov(x, rowvar=False) * self.shrink
+        return self
+
+    def sample(self, n, *, rng, bias=1.0):
+        if not 0.0 < bias <= 1.0:
+            raise ValueError("bias")
+        return rng.multivariate_normal(self.mean_, bias * self.cov_, size=n)
+
+
+if __name__ == "__main__":
+    autophagy.register_generator("script_gaussian", ScriptGaussian)
+    spec = {
+        "name": "script", "generations": 2, "data": {"kind": "gaussian", "dim": 2},
+        "generator": {"kind": "script_gaussian", "shrink": 0.9},
+        "loop": {"kind": "fully_synthetic", "n_real": 40}, "metrics": ["frechet"], "eval": {"n_samples": 30},
+        "sweep": {"seeds": 2},
+    }
+    import sys
+    from autophagy.runner.sweep import expand
+    run_sweep(expand(spec), out=sys.argv[1], backend=sys.argv[2])
+    print(autophagy.load_metrics(sys.argv[1])["value"].sum())
+"""
+
+
+def test_a_script_registered_generator_reaches_process_workers(tmp_path):
+    """register() in a script: the sweep hands the registration to its spawned workers."""
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    totals = []
+    for backend in ("local", "process"):
+        done = subprocess.run([sys.executable, str(script), str(tmp_path / backend), backend], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        totals.append(float(done.stdout.strip().splitlines()[-1]))
+    assert totals[0] == totals[1] and np.isfinite(totals[0])

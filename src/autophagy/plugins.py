@@ -13,8 +13,9 @@ Three ways in, all ending in :mod:`autophagy.registry`:
 
 * **Code in a notebook or script**: :func:`register` (or ``register_generator``,
   ``register_data``, ``register_metric``, ``register_loop``). Such components live in this
-  process (and in ``--backend local`` sweeps); a process or Ray worker only sees what it can
-  import, so give workers an import path or an entry point.
+  process, and a sweep started here hands them to its workers (:func:`registrations`); a class
+  defined in an interactive notebook cannot be imported by a spawned process-pool worker (use
+  the local or Ray backend, or an import path).
 
 What each group expects (the minimal contracts; see ``autophagy.testing.check_generator``):
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import autophagy.registry as registry
@@ -72,7 +74,52 @@ def register(group: str, name: str, obj: Any, *, summary: str | None = None, con
     if caller == __name__:
         caller = sys._getframe(2).f_globals.get("__name__", "?")
     label = registry._origin[-1] if registry._origin[-1] != registry.BUILTIN else f"register() in {caller}"
-    return registry.add(ADAPTERS[group](name, obj, summary, config, needs, origin=label))
+    entry = registry.add(ADAPTERS[group](name, obj, summary, config, needs, origin=label))
+    if label.startswith("register() in"):  # sweeps hand these to their workers (see registrations)
+        _REGISTERED[(group, name)] = Registration(group, name, obj, summary, config, tuple(needs), label)
+    return entry
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One :func:`register` call made in this process, as sweeps replay it in their workers."""
+
+    group: str
+    name: str
+    obj: Any
+    summary: str | None
+    config: type | None
+    needs: tuple[str, ...]
+    origin: str
+
+
+_REGISTERED: dict[tuple[str, str], Registration] = {}
+
+
+def registrations() -> tuple[Registration, ...]:
+    """The components this process registered with :func:`register` (not the built-ins, entry
+    points or import paths, which every worker finds by itself).
+
+    Raises:
+        InvalidParameterError: one of them was defined in an interactive session (a notebook):
+            a spawned process-pool worker cannot import it.
+    """
+    main = sys.modules.get("__main__")
+    for item in _REGISTERED.values():
+        if getattr(item.obj, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+            raise InvalidParameterError(
+                f"The '{item.group}' component {item.name!r} was registered in an interactive session; "
+                "process-pool workers cannot import it. Use --backend local or ray, or move it to a module "
+                "and give its import path 'package.module:Name' as the kind."
+            )
+    return tuple(_REGISTERED.values())
+
+
+def replay(items: Iterable[Registration]) -> None:
+    """Register ``items`` in this process (a sweep worker), with their original origins."""
+    for item in items:
+        if item.name not in registry.entries(item.group):
+            registry.add(ADAPTERS[item.group](item.name, item.obj, item.summary, item.config, item.needs, origin=item.origin))
 
 
 def register_generator(name: str, cls: type, *, summary: str | None = None, config: type | None = None) -> Entry:

@@ -1,5 +1,6 @@
 """Inputs the runs of a sweep share, built once and handed to every worker once.
 
+Components a script registered with :func:`autophagy.register` are handed over the same way.
 Runs of one sweep mostly read the same data source (an image set, a corpus and its
 tokenizer, a grammar's tables) and, for image data, the same feature classifier of the image
 metrics. :func:`gather` builds each once, in the process that plans the sweep; the process
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from autophagy.config import ExperimentConfig
+from autophagy.plugins import Registration, registrations, replay
 from autophagy.registry import build_source, data_key, provide_source
 
 
@@ -38,13 +40,15 @@ class SharedInputs:
 
     sources: dict[str, Any] = field(default_factory=dict)
     classifiers: tuple[Classifier, ...] = ()
+    #: components registered with ``autophagy.register`` in the sweep's process
+    registrations: tuple[Registration, ...] = ()
 
     def for_config(self, config: ExperimentConfig | Mapping[str, Any]) -> SharedInputs:
         """The part one run needs (what a Ray task is handed); ``config`` may be a ``to_dict()``."""
         key = data_key(config)
         if key not in self.sources:
-            return SharedInputs()
-        return SharedInputs({key: self.sources[key]}, self.classifiers)
+            return SharedInputs(registrations=self.registrations)
+        return SharedInputs({key: self.sources[key]}, self.classifiers, self.registrations)
 
 
 def gather(configs: Sequence[ExperimentConfig], out: str | Path) -> SharedInputs:
@@ -61,11 +65,12 @@ def gather(configs: Sequence[ExperimentConfig], out: str | Path) -> SharedInputs
             sources[key] = build_source(config)
         if _uses_classifier(config) and key not in classifiers:
             classifiers[key] = _classifier(sources[key])
-    return SharedInputs(sources, tuple(classifiers.values()))
+    return SharedInputs(sources, tuple(classifiers.values()), registrations())
 
 
 def install(shared: SharedInputs) -> None:
-    """Make ``shared`` this process's data sources and classifiers."""
+    """Make ``shared`` this process's registered components, data sources and classifiers."""
+    replay(shared.registrations)
     for key, source in shared.sources.items():
         provide_source(key, source)
     if shared.classifiers:
