@@ -398,3 +398,16 @@ def test_a_script_registered_generator_reaches_process_workers(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         totals.append(float(done.stdout.strip().splitlines()[-1]))
     assert totals[0] == totals[1] and np.isfinite(totals[0])
+
+
+def test_a_notebook_class_is_refused_for_the_process_pool_only(monkeypatch):
+    from autophagy.plugins import Registration, check_importable
+
+    class Fake:
+        __module__ = "__main__"
+
+    item = Registration("generator", "nb", Fake, None, None, (), "register() in __main__")
+    monkeypatch.delattr(sys.modules["__main__"], "__file__", raising=False)  # as in a Jupyter kernel
+    with pytest.raises(InvalidParameterError, match=r"registered in an interactive session; process-pool workers cannot import it"):
+        check_importable([item])
+    check_importable([Registration("generator", "ok", Path, None, None, (), "register() in x")])  # importable: fine

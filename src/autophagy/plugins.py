@@ -98,21 +98,25 @@ _REGISTERED: dict[tuple[str, str], Registration] = {}
 
 def registrations() -> tuple[Registration, ...]:
     """The components this process registered with :func:`register` (not the built-ins, entry
-    points or import paths, which every worker finds by itself).
+    points or import paths, which every worker finds by itself)."""
+    return tuple(_REGISTERED.values())
+
+
+def check_importable(items: Iterable[Registration]) -> None:
+    """Refuse registrations a spawned worker process cannot import.
 
     Raises:
-        InvalidParameterError: one of them was defined in an interactive session (a notebook):
-            a spawned process-pool worker cannot import it.
+        InvalidParameterError: one of them was defined in an interactive session (a notebook),
+            whose ``__main__`` a spawned process cannot re-import.
     """
     main = sys.modules.get("__main__")
-    for item in _REGISTERED.values():
+    for item in items:
         if getattr(item.obj, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
             raise InvalidParameterError(
                 f"The '{item.group}' component {item.name!r} was registered in an interactive session; "
                 "process-pool workers cannot import it. Use --backend local or ray, or move it to a module "
                 "and give its import path 'package.module:Name' as the kind."
             )
-    return tuple(_REGISTERED.values())
 
 
 def replay(items: Iterable[Registration]) -> None:

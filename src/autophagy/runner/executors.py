@@ -163,6 +163,9 @@ class ProcessExecutor:
     name = "process"
 
     def __init__(self, workers: int, shared: SharedInputs, emit: Emit) -> None:
+        from autophagy.plugins import check_importable
+
+        check_importable(shared.registrations)  # a spawned worker imports what it unpickles
         self.workers = workers
         self._shared, self._emit = shared, emit
         self._context = mp.get_context("spawn")
