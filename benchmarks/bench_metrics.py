@@ -27,6 +27,7 @@ set_single_thread_env()  # before numpy loads: one BLAS thread per process
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
+import os  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402

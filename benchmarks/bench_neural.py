@@ -90,7 +90,6 @@ def upscaled_digits(size: int, folder: Path) -> str:
     """The bundled digits resized to size×size (bilinear), saved as an .npz; returns its path."""
     import torch
     import torch.nn.functional as F
-
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

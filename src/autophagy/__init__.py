@@ -13,7 +13,6 @@ from autophagy._threads import set_single_thread_env
 set_single_thread_env()  # before numpy loads: one BLAS thread per process (see DESIGN.md)
 
 from autophagy._version import __version__  # noqa: E402
-
 from autophagy.config import ExperimentConfig, load_config  # noqa: E402
 from autophagy.exceptions import (  # noqa: E402
     AutophagyError,

@@ -66,7 +66,7 @@ def _parameters(cls: type) -> list[inspect.Parameter]:
     return [p for p in signature.parameters.values() if p.kind in kinds and p.name not in RESERVED]
 
 
-def config_from_signature(cls: type, base: type[Model], name: str) -> type[Model]:
+def config_from_signature(cls: type[Any], base: type[Model], name: str) -> type[Model]:
     """A config model whose keys are ``cls``'s constructor parameters (``source`` excepted):
     typed from the annotations (Any where there are none), defaulted from the signature, required
     where the signature has no default; ``kind`` defaults to ``name``."""

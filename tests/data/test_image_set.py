@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autophagy.images.source import ImageSetConfig, build
 from autophagy.exceptions import InvalidParameterError
+from autophagy.images.source import ImageSetConfig, build
 
 
 def source(**keys):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError
-from autophagy.vectors import GaussianGenerator, GMMGenerator, KDEGenerator
 from autophagy.testing import check_generator
+from autophagy.vectors import GaussianGenerator, GMMGenerator, KDEGenerator
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,17 @@ import numpy as np
 import pytest
 
 import autophagy
-from autophagy.config import DEFAULT_METRICS, HELDOUT_REGRESSION_METRICS, REGRESSION_METRICS, load_config
+from autophagy.config import (
+    DEFAULT_METRICS,
+    HELDOUT_REGRESSION_METRICS,
+    REGRESSION_METRICS,
+    load_config,
+)
+from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import build_generator, build_source
+from autophagy.regression.kernel import KernelRidge
 from autophagy.regression.linear_data import LinearDataConfig
 from autophagy.regression.linear_data import build as build_linear
-from autophagy.exceptions import InvalidParameterError
-from autophagy.regression.kernel import KernelRidge
 from autophagy.regression.ridge import ridge_solve
 from autophagy.runner import run_dir_for
 from autophagy.testing import check_generator

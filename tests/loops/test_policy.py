@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from autophagy._rng import stream
 from autophagy.config import load_config
-from autophagy.vectors import GaussianSource
 from autophagy.loops import FIXED, FRESH, LoopState, step, with_generator
+from autophagy.vectors import GaussianSource
 
 
 class Stamp:
@@ -53,7 +53,7 @@ def test_sizes_and_provenance(config, seed):
     state = LoopState()
     pool_size = 0
     for t in range(1, config.generations + 1):
-        state, train = step(loop, state, source=SOURCE, draw=lambda role: stream(seed, t, role), bias=1.0)
+        state, train = step(loop, state, source=SOURCE, draw=lambda role, t=t: stream(seed, t, role), bias=1.0)
         plan = loop.plan(t)
         x, origin = train.x, train.origin
         assert len(x) == len(origin) == expected_sizes[t - 1]
@@ -95,7 +95,7 @@ def test_fixed_set_is_reused_and_fresh_is_new():
     state = LoopState()
     fixed_sets, fresh_sets = [], []
     for t in (1, 2, 3):
-        state, train = step(config.loop, state, source=source, draw=lambda role: stream(0, t, role), bias=1.0)
+        state, train = step(config.loop, state, source=source, draw=lambda role, t=t: stream(0, t, role), bias=1.0)
         fixed_sets.append(train.x[train.origin == FIXED])
         fresh_sets.append(train.x[train.origin == FRESH])
         state = with_generator(config.loop, state, Stamp(t))

@@ -11,12 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from autophagy.config import load_config  # noqa: E402
-from autophagy.images.source import ImageSetConfig, build  # noqa: E402
 from autophagy.exceptions import InvalidParameterError  # noqa: E402
+from autophagy.images import features as fnet  # noqa: E402
+from autophagy.images.metrics import features, predictions  # noqa: E402
+from autophagy.images.source import ImageSetConfig, build  # noqa: E402
 from autophagy.metrics import EvalConfig, evaluate, functional  # noqa: E402
 from autophagy.metrics.evaluate import make_context  # noqa: E402
-from autophagy.images.metrics import features, predictions  # noqa: E402
-from autophagy.images import features as fnet  # noqa: E402
 
 # torch.jit.script / save / load warn that TorchScript is deprecated; the standard FID network is TorchScript.
 jit = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -12,11 +12,17 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
-from autophagy.images.source import ImageSetConfig  # noqa: E402
-from autophagy.images.source import build as build_images  # noqa: E402
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError, NotFittedError  # noqa: E402
 from autophagy.images.ddpm import DDPMConfig, bias_for, guidance_for  # noqa: E402
-from autophagy.images.ddpm_model import DDPMGenerator, Diffusion, build_denoiser, guided_epsilon, noise_schedule  # noqa: E402
+from autophagy.images.ddpm_model import (  # noqa: E402
+    DDPMGenerator,
+    Diffusion,
+    build_denoiser,
+    guided_epsilon,
+    noise_schedule,
+)
+from autophagy.images.source import ImageSetConfig  # noqa: E402
+from autophagy.images.source import build as build_images  # noqa: E402
 
 SHAPE, K = (1, 8, 8), 10
 
@@ -232,7 +238,7 @@ def test_samplers_with_the_exact_epsilon_recover_a_gaussian(sampler):
     x = torch.randn((n, 1, 1, 1), generator=gen)
     if sampler == "ddim":
         steps = torch.linspace(T - 1, 0, 100).round().long().tolist()
-        for t, t_prev in zip(steps, [*steps[1:], -1]):
+        for t, t_prev in zip(steps, [*steps[1:], -1], strict=True):
             x = diffusion.ddim_step(x, t, t_prev, eps(x, t))
     else:
         for t in range(T - 1, -1, -1):

@@ -95,8 +95,9 @@ def test_cuda_without_cuda_is_a_config_error():
 
 
 def test_auto_device_resolves_here():
-    from autophagy.neural._torch import resolve_device
     import torch
+
+    from autophagy.neural._torch import resolve_device
 
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
 

@@ -11,6 +11,7 @@ import pytest
 import autophagy
 from autophagy.exceptions import CorruptRunError, RunConflictError
 from autophagy.store.checkpoint import WEIGHT_KEY, checkpoint_path, load_checkpoint, save_checkpoint
+
 from ..interrupt import Stop, metric_values, stop_after
 
 
@@ -70,7 +71,7 @@ def test_warm_start_continues_from_the_previous_generator():
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):
     config, other = vae_config(), vae_config(seed=11)
     with pytest.raises(Stop):
-        mine = autophagy.run(config, out=tmp_path, progress=stop_after(2))
+        autophagy.run(config, out=tmp_path, progress=stop_after(2))
     theirs = autophagy.run(other, out=tmp_path)
     run_dir = tmp_path / config["name"] / autophagy.load_config(config).run_id()
     shutil.copyfile(checkpoint_path(theirs.path, 2), checkpoint_path(run_dir, 2))

@@ -7,13 +7,13 @@ import pytest
 import torch
 from scipy import stats
 
-from autophagy.images.source import ImageSetConfig, build
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError, NotFittedError
 from autophagy.images.gan import GANConfig
-from autophagy.images.vae import VAEConfig
-from autophagy.neural._torch import generator_from
 from autophagy.images.gan_model import GANGenerator
+from autophagy.images.source import ImageSetConfig, build
+from autophagy.images.vae import VAEConfig
 from autophagy.images.vae_model import VAEGenerator
+from autophagy.neural._torch import generator_from
 
 SHAPE, N_CLASSES = (1, 8, 8), 10
 FAMILIES = {"vae": (VAEConfig, VAEGenerator), "gan": (GANConfig, GANGenerator)}

@@ -19,7 +19,7 @@ from autophagy.regression.ridge import ridge_solve
 from autophagy.runner.engines import make_engine
 from autophagy.runner.exact_linear import LinearExactEngine
 
-from .equivalence import engines, ks_pvalues, wide
+from .equivalence import engines, ks_pvalues
 
 METRICS = ["test_error", "test_error_bias", "test_error_variance", "param_error"]
 PROVENANCE = ["train_size", "frac_real_fixed", "frac_real_fresh", "frac_synthetic", "degenerate"]
@@ -179,7 +179,7 @@ def test_blocked_triangular_solve_and_inverse(d):
 def test_drawn_statistics_have_their_laws(global_seed):
     # E G = n Σ, E b = n Σ w; a group of n >= d rows is a lower-triangular Bartlett factor.
     rng = np.random.default_rng(global_seed)
-    d, n, repeats, noise = 3, 8, 100_000, 0.5
+    n, repeats, noise = 8, 100_000, 0.5
     scale = np.array([1.5, 1.0, 0.4])
     factor, w = np.diag(scale), np.array([1.0, -2.0, 0.5])
     stats = linear.draw(n, w, noise, factor, rng, repeats)

@@ -9,8 +9,8 @@ from scipy import stats
 
 from autophagy._validation import validate
 from autophagy.exceptions import InvalidParameterError, NotFittedError
-from autophagy.text.ngram import NGramConfig
 from autophagy.registry import get
+from autophagy.text.ngram import NGramConfig
 from autophagy.text.ngram_model import NGramLM
 
 

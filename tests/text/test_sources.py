@@ -234,7 +234,7 @@ def test_corpus_from_a_file(text_file, tokenizer, rng):
     text = text_file.read_text(encoding="utf-8")
     parts = corpus_module.split_text(text, (0.8, 0.1, 0.1))
     assert "".join(parts) == text and all(p[:1].isspace() for p in parts[1:])  # cut before a whitespace
-    for part, which in zip(parts, corpus_module.SPLITS):
+    for part, which in zip(parts, corpus_module.SPLITS, strict=True):
         chunks = source.chunks[which]
         assert chunks.shape == (len(source.tokenizer.encode(part)) // 16, 16)
     assert len(source.chunks["train"]) > 6 * len(source.chunks["test"]) > 0

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from autophagy.exceptions import MissingExtraError
-from autophagy.metrics import EvalConfig, EvalContext, evaluate
-from autophagy.metrics import functional
+from autophagy.metrics import EvalConfig, EvalContext, evaluate, functional
 from autophagy.metrics.evaluate import NEEDS_TEXT
-from autophagy.text.metrics import TEXT_METRICS
-from autophagy.text.embedding_metrics import TEXT_EMBEDDING_METRICS, decode_all
 from autophagy.registry import entries
 from autophagy.text import embeddings
+from autophagy.text.embedding_metrics import TEXT_EMBEDDING_METRICS, decode_all
+from autophagy.text.metrics import TEXT_METRICS
 
 
 class WordSource:

@@ -7,6 +7,7 @@ import pytest
 
 import autophagy
 from autophagy.exceptions import InvalidParameterError
+
 from ..interrupt import Stop, metric_values, stop_after
 
 

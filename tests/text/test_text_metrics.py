@@ -11,9 +11,9 @@ from autophagy._validation import validate
 from autophagy.exceptions import InvalidParameterError
 from autophagy.metrics import EvalConfig, EvalContext, evaluate
 from autophagy.metrics.evaluate import NEEDS_TEXT, NEEDS_TEXT_TRUTH
-from autophagy.text.metrics import TEXT_METRICS
 from autophagy.registry import entries
 from autophagy.text import functional as tm
+from autophagy.text.metrics import TEXT_METRICS
 
 
 class IIDText:

@@ -16,9 +16,9 @@ import torch  # noqa: E402
 
 from autophagy._validation import validate  # noqa: E402
 from autophagy.exceptions import InvalidParameterError, MissingExtraError, NotFittedError  # noqa: E402
-from autophagy.text.transformer import TransformerConfig, check_pretrained  # noqa: E402
 from autophagy.registry import get  # noqa: E402
 from autophagy.text import decoding_rules as decoding  # noqa: E402
+from autophagy.text.transformer import TransformerConfig, check_pretrained  # noqa: E402
 from autophagy.text.transformer_model import TransformerLM  # noqa: E402
 
 V, L = 12, 16

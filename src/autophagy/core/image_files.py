@@ -85,9 +85,10 @@ def _read_cached(resolved: str, mtime_ns: int, size: int, shown: str) -> tuple[n
         else:
             with loaded:
                 keys = sorted(loaded.files)
-                names = next((p for p in (("x", "y"), ("x_train", "y_train")) if set(p) <= set(keys)), None)
-                if names is None:
+                found = next((p for p in (("x", "y"), ("x_train", "y_train")) if set(p) <= set(keys)), None)
+                if found is None:
                     raise _bad_file(shown, f"it holds the arrays {keys}")
+                names = found
                 x, y = loaded[names[0]], loaded[names[1]]
     except InvalidParameterError:
         raise

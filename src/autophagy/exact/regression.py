@@ -28,16 +28,15 @@ than the pool's statistics).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from autophagy.loops.policy import FIXED, LoopConfig
 from autophagy.exact.compose import compose
 from autophagy.exact.stats import _bartlett, _outer, wishart_factor
+from autophagy.loops.policy import FIXED, LoopConfig
 
 if TYPE_CHECKING:
     from autophagy.regression.linear_data import LinearTruth

@@ -18,6 +18,8 @@ leading batch axis R (one slice per repeat).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
+
 import numpy as np
 
 
@@ -147,8 +149,9 @@ def merge(parts: Sequence[Stats]) -> Stats:
     if len(parts) == 1:
         return parts[0]
     n = sum(p.n for p in parts)
-    mean = sum(p.n * p.mean for p in parts) / n
-    scatter = sum(p.scatter for p in parts)  # type: ignore[assignment]
+    # sum() of two or more arrays is an array (its typed start value 0 is added away)
+    mean = cast(np.ndarray, sum(p.n * p.mean for p in parts)) / n
+    scatter = cast(np.ndarray, sum(p.scatter for p in parts))
     for p in parts:
         gap = p.mean - mean  # (R, d)
         scatter = scatter + p.n * gap[:, :, None] * gap[:, None, :]

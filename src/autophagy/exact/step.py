@@ -14,15 +14,15 @@ the sampled engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from autophagy.loops.policy import LoopConfig
 from autophagy.exact.compose import compose
 from autophagy.exact.stats import Stats, _outer, draw, merge, psd_factor
+from autophagy.loops.policy import LoopConfig
 
 Draw = Callable[[str], np.random.Generator]
 

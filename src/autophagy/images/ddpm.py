@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from autophagy._validation import check
-from autophagy.neural.config import NeuralConfig
 from autophagy.images.guidance import bias_for, guidance_for
+from autophagy.neural.config import NeuralConfig
 from autophagy.registry import lazy, register
 
 
@@ -69,7 +69,7 @@ class DDPMConfig(NeuralConfig):
         return {**data, "bias": bias_for(w)}
 
     @model_validator(mode="after")
-    def _resolved(self) -> "DDPMConfig":
+    def _resolved(self) -> DDPMConfig:
         check(self.conditional or self.bias == 1.0, "generator.bias", "1 for an unconditional DDPM (guidance needs a class condition)", self.bias)
         check(self.sampler == "ddpm" or self.sample_steps <= self.timesteps, "generator.sample_steps", f"<= generator.timesteps ({self.timesteps})", self.sample_steps)
         if self.guidance is None:

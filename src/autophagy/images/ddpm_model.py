@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import numpy as np
 
-from autophagy.exceptions import InvalidParameterError
 from autophagy.core.generator import check_bias, check_fitted
+from autophagy.exceptions import InvalidParameterError
 from autophagy.images.guidance import guidance_for
 from autophagy.neural._torch import autocast, generator_from, require_torch, resolve_device
 from autophagy.neural.base import (
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
+#: The base class of the networks below (typed Any: torch is imported when this module loads).
+_Module: Any = nn.Module
 
 #: EMA decay of the sampling weights; the decay after k updates is min(EMA_DECAY, (1 + k)/(10 + k)).
 EMA_DECAY = 0.999
@@ -146,7 +148,7 @@ def sinusoidal(t: Any, dim: int) -> Any:
     return torch.cat([args.sin(), args.cos(), torch.zeros(len(t), dim - 2 * half, device=t.device)], dim=1)
 
 
-class Conditioning(nn.Module):
+class Conditioning(_Module):
     """Embedding e(t, c) (n, width): an MLP of the sinusoidal time code plus a class embedding.
 
     Class index ``n_classes`` is the null class ∅ of classifier-free guidance.
@@ -169,7 +171,7 @@ def _zero(layer: Any) -> Any:
     return layer
 
 
-class MLPBlock(nn.Module):
+class MLPBlock(_Module):
     """h + MLP(FiLM(LayerNorm(h); e)) on (n, width), FiLM scale and shift from the embedding e."""
 
     def __init__(self, width: int) -> None:
@@ -185,7 +187,7 @@ class MLPBlock(nn.Module):
         return h + self.fc2(F.silu(self.fc1(z)))
 
 
-class MLPDenoiser(nn.Module):
+class MLPDenoiser(_Module):
     """ε_θ(x_t, t, c) on flattened images: a residual MLP of ``width`` units (8×8 digits, CPU)."""
 
     def __init__(self, image_shape: tuple[int, int, int], width: int, n_classes: int, depth: int = MLP_DEPTH) -> None:
@@ -209,7 +211,7 @@ def _group_norm(channels: int) -> Any:
     return nn.GroupNorm(math.gcd(8, channels), channels)
 
 
-class ResBlock(nn.Module):
+class ResBlock(_Module):
     """Convolutional residual block with the embedding added between its two 3×3 convolutions."""
 
     def __init__(self, c_in: int, c_out: int, width: int) -> None:
@@ -224,7 +226,7 @@ class ResBlock(nn.Module):
         return self.skip(x) + self.conv2(F.silu(self.norm2(h)))
 
 
-class UNetDenoiser(nn.Module):
+class UNetDenoiser(_Module):
     """ε_θ(x_t, t, c): a small U-Net, channels (c, 2c, 2c) at resolutions (H, H/2, H/4), c = width/4.
 
     Two stride-2 downsamplings, so H and W must be divisible by 4 (8×8, 28×28, 32×32 all are).
@@ -282,7 +284,7 @@ class DDPMGenerator:
 
     def __init__(self, config: DDPMConfig, image_shape: tuple[int, int, int], n_classes: int) -> None:
         self.config = config
-        self.image_shape = tuple(int(s) for s in image_shape)
+        self.image_shape = cast(tuple[int, int, int], tuple(int(s) for s in image_shape))
         self.n_classes = int(n_classes)
         self.device = resolve_device(config.device)
 

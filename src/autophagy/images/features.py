@@ -36,11 +36,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from autophagy.exceptions import InvalidParameterError
-from autophagy.store.rundir import atomic_write
 from autophagy.neural._torch import generator_from
 from autophagy.neural.base import minibatches, seeded_global, torch
+from autophagy.store.rundir import atomic_write
 
 nn = torch.nn
+#: The base class of the networks below (typed Any: torch is imported when this module loads).
+_Module: Any = nn.Module
 
 #: Version of the classifier's architecture and training recipe, part of the cache fingerprint:
 #: bump it with any change to :class:`DigitClassifier` or :func:`train_classifier`, so that old
@@ -77,7 +79,7 @@ class FeatureNetwork(Protocol):
         ...
 
 
-class DigitClassifier(nn.Module):
+class DigitClassifier(_Module):
     """A small CNN for 1- or 3-channel images of any size >= 8×8.
 
     Two 3×3 convolutions (32 and 64 channels; the first with stride 2 on images of 16 pixels or

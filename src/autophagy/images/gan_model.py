@@ -16,12 +16,12 @@ w' = w̄ + λ (w - w̄) (λ = 1: the plain sampler, computed without the lerp).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import numpy as np
 
-from autophagy.exceptions import InvalidParameterError
 from autophagy.core.generator import check_bias, check_fitted
+from autophagy.exceptions import InvalidParameterError
 from autophagy.neural._torch import autocast, generator_from, require_torch, resolve_device
 from autophagy.neural.base import (
     check_conv_shape,
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
+#: The base class of the networks below (typed Any: torch is imported when this module loads).
+_Module: Any = nn.Module
 
 #: γ of the R1 penalty. Measured on the 8×8 digits (3000 steps): with γ = 0 or 0.1 the
 #: discriminator wins (L_D -> 0.3) and the samples collapse to a few shapes; γ = 1 to 5 gives
@@ -67,7 +69,7 @@ def _act() -> Any:
     return nn.LeakyReLU(0.2)
 
 
-class _Generator(nn.Module):
+class _Generator(_Module):
     """Mapping network z -> w, then synthesis (w, condition) -> image in [0, 1]."""
 
     def __init__(self, shape: tuple[int, int, int], latent: int, mapping_layers: int, width: int, n_cond: int, architecture: str) -> None:
@@ -99,7 +101,7 @@ class _Generator(nn.Module):
         return torch.sigmoid(self.synthesis(torch.cat([w, cond], dim=1)).float())
 
 
-class _Discriminator(nn.Module):
+class _Discriminator(_Module):
     """Features φ(x), the unconditional score ψ and the class embedding of the projection."""
 
     def __init__(self, shape: tuple[int, int, int], width: int, n_cond: int, architecture: str) -> None:
@@ -149,7 +151,7 @@ class GANGenerator:
 
     def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], n_classes: int) -> None:
         self.config = config
-        self.image_shape = tuple(image_shape)
+        self.image_shape = cast(tuple[int, int, int], tuple(image_shape))
         self.n_classes = n_classes
         self.device = resolve_device(config.device)
         check_conv_shape(self.image_shape, config.architecture)
@@ -207,6 +209,7 @@ class GANGenerator:
             # a scratch fit starts w̄ at its first batch mean (not StyleGAN's 0): short fits stay unbiased
             w_avg = w_mean if w_avg is None else torch.lerp(w_mean, w_avg, cfg.w_avg_beta)
             losses.append(torch.stack([loss_d.detach(), loss_g.detach()]))
+        assert w_avg is not None  # set by the first of config.steps >= 1 steps
         self.generator_, self.discriminator_ = g.eval(), d.eval()
         self.w_avg_ = w_avg
         self.label_probs_ = label_probabilities(labels, self.n_classes)

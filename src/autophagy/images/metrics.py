@@ -23,18 +23,33 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from autophagy.metrics.evaluate import EvalContext, metric
 
 
+class _ImageSource(Protocol):
+    """What these metrics read of a labelled-image source (data.kind 'images')."""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]: ...
+
+    @property
+    def n_classes(self) -> int: ...
+
+
+def _image_source(ctx: EvalContext) -> _ImageSource:
+    """``ctx.source``: a labelled-image source wherever an image metric runs (the config checks it)."""
+    return cast(_ImageSource, ctx.source)
+
+
 def _images(ctx: EvalContext, pixels: np.ndarray) -> np.ndarray:
     """Rows of pixels (n, C·H·W) -> images (n, C, H, W) float32; ValueError when not finite."""
     if not np.all(np.isfinite(pixels)):
         raise ValueError("generated images hold NaN or infinite pixels")
-    return np.asarray(pixels, dtype=np.float32).reshape(len(pixels), *ctx.source.image_shape)
+    return np.asarray(pixels, dtype=np.float32).reshape(len(pixels), *_image_source(ctx).image_shape)
 
 
 #: Features of held-out real image sets, by (feature network, SHA-256 of the pixels): a run's
@@ -79,7 +94,7 @@ def predictions(ctx: EvalContext) -> np.ndarray:
 
 def _class_shares(ctx: EvalContext) -> np.ndarray:
     """p_k, the share of generated images predicted as class k, shape (K,); sums to 1."""
-    k = int(ctx.source.n_classes)
+    k = int(_image_source(ctx).n_classes)
     return np.bincount(predictions(ctx), minlength=k)[:k] / len(ctx.fake)
 
 

@@ -29,9 +29,9 @@ import numpy as np
 from pydantic import Field, NonNegativeInt, PositiveInt
 
 from autophagy._validation import Model, check
+from autophagy.core.image_files import read_image_arrays
 from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import register
-from autophagy.core.image_files import read_image_arrays
 
 
 class ImageSetConfig(Model):

@@ -13,12 +13,12 @@ else empty. Samples decode z ~ N(0, λ² I) and return the decoder mean sigmoid(
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import numpy as np
 
-from autophagy.exceptions import InvalidParameterError
 from autophagy.core.generator import check_bias, check_fitted
+from autophagy.exceptions import InvalidParameterError
 from autophagy.neural._torch import autocast, generator_from, require_torch, resolve_device
 from autophagy.neural.base import (
     check_conv_shape,
@@ -40,9 +40,11 @@ if TYPE_CHECKING:
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
+#: The base class of the networks below (typed Any: torch is imported when this module loads).
+_Module: Any = nn.Module
 
 
-class _VAE(nn.Module):
+class _VAE(_Module):
     """Encoder and decoder; ``mlp``: two hidden layers of ``width``; ``conv``: two stride-2 convs.
 
     The condition (n, K) joins the flattened image (mlp) or the flattened conv features (conv)
@@ -122,7 +124,7 @@ class VAEGenerator:
 
     def __init__(self, config: VAEConfig, image_shape: tuple[int, int, int], n_classes: int) -> None:
         self.config = config
-        self.image_shape = tuple(image_shape)
+        self.image_shape = cast(tuple[int, int, int], tuple(image_shape))
         self.n_classes = n_classes
         self.device = resolve_device(config.device)
         check_conv_shape(self.image_shape, config.architecture)

@@ -1,7 +1,5 @@
 """Loop policies: how each generation's training set is composed."""
 
-from autophagy.loops.pool import FIXED, FRESH, HUMAN, TrainingPool
-from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
 from autophagy.loops.policy import (
     AccumulateConfig,
     AccumulateSubsampleConfig,
@@ -17,6 +15,8 @@ from autophagy.loops.policy import (
     step,
     with_generator,
 )
+from autophagy.loops.pool import FIXED, FRESH, HUMAN, TrainingPool
+from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
 
 __all__ = [
     "FIXED",

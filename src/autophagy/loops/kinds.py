@@ -9,11 +9,12 @@ from autophagy.loops.policy import (
     FreshConfig,
     FullySyntheticConfig,
     KeepOriginalConfig,
+    LoopConfig,
     MixedConfig,
 )
 from autophagy.registry import register
 
-_SUMMARIES = {
+_SUMMARIES: dict[type[LoopConfig], str] = {
     FullySyntheticConfig: "G^t trained only on synthetic samples of earlier generations (MAD §3)",
     AugmentConfig: "a fixed real set reused every generation plus synthetic samples (MAD §4)",
     FreshConfig: "n_real new real samples every generation plus synthetic samples (MAD §5)",

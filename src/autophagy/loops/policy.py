@@ -21,11 +21,10 @@ import numpy as np
 from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from autophagy._validation import Model, check
-from autophagy.core.source import DataSource
 from autophagy.core.generator import Generator
+from autophagy.core.source import DataSource
 from autophagy.loops.pool import FIXED, FRESH, TrainingPool
 from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
-
 
 Draw = Callable[[str], np.random.Generator]
 
@@ -198,7 +197,7 @@ class MixedConfig(LoopConfig):
     n_synthetic: NonNegativeInt = 100
 
     @model_validator(mode="after")
-    def _some_real(self) -> "MixedConfig":
+    def _some_real(self) -> MixedConfig:
         check(
             self.n_fixed + self.n_fresh > 0,
             "loop.n_fixed",

@@ -114,7 +114,8 @@ def make_context(
     return EvalContext(real, fake, generator, bias, source, config, rng, reference=reference)
 
 
-MetricFn = Callable[[EvalContext], float]
+#: A metric: one float, or a family of them by key (rows ``<name>_<key>``, see :func:`evaluate`).
+MetricFn = Callable[[EvalContext], float | dict[Any, float]]
 
 #: Names that need the data's true distribution to be a single Gaussian and the generator to
 #: expose its (mean, covariance); checked when the config is validated.

@@ -7,10 +7,9 @@ feature space (``source.metric_points``). The maths lives in :mod:`autophagy.met
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from autophagy.metrics.evaluate import EvalContext, metric
+from autophagy.metrics.evaluate import EvalContext, MetricFn, metric
 
 
 def _functional():  # type: ignore[no-untyped-def]
@@ -51,13 +50,18 @@ def _mmd(ctx: EvalContext) -> float:
     return _functional().mmd_rbf(ctx.real, ctx.fake)
 
 
+def _prdc_metric(key: str) -> MetricFn:
+    """The metric ``key`` of the four :func:`_prdc` computes together."""
+    return lambda ctx: _prdc(ctx)[key]
+
+
 for _name, _text in {
     "precision": "share of generated samples inside the real k-NN manifold (quality)",
     "recall": "share of real samples inside the generated k-NN manifold (diversity)",
     "density": "how many real k-NN balls contain each generated sample, / k (Naeem et al. 2020)",
     "coverage": "share of real samples whose k-NN ball holds a generated sample (Naeem et al. 2020)",
 }.items():
-    metric(_name, _text)(lambda ctx, _key=_name: _prdc(ctx)[_key])
+    metric(_name, _text)(_prdc_metric(_name))
 
 
 @metric("loglik_real", "mean log-likelihood of held-out real data under G^t (with bias λ)", needs={"log_prob"})

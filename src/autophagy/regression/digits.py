@@ -39,6 +39,7 @@ from autophagy._validation import Model
 from autophagy.core.image_files import bundled_digits, load_image_file
 from autophagy.registry import register
 
+
 class DigitsDataConfig(Model):
     """``data: {kind: digits, path, noise, target}``.
 

@@ -23,9 +23,9 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import Field, PositiveFloat, PositiveInt
 
+from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import register
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 from autophagy.regression.ridge import label_noise
 
 
@@ -115,7 +115,7 @@ class KernelRidge:
         y = self.predict(x) + np.sqrt(check_bias(bias)) * self.noise * rng.standard_normal(n)
         return np.column_stack([x, y])
 
-    def downstream(self, rows: np.ndarray, alpha: float) -> "KernelRidge":
+    def downstream(self, rows: np.ndarray, alpha: float) -> KernelRidge:
         """A new labeller of this family (same kernel) fitted on ``rows`` with ridge ``alpha``."""
         clone = KernelRidge(self.source, self.kernel, alpha, self.gamma, self.degree, self.coef0, self.noise)
         return clone.fit(rows, rng=np.random.default_rng(0))

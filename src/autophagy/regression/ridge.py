@@ -17,9 +17,9 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import Field
 
+from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import register
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 
 
 class LinearRidgeConfig(GeneratorConfig):
@@ -72,7 +72,7 @@ class LinearRidge:
         y = self.predict(x) + np.sqrt(check_bias(bias)) * self.noise * rng.standard_normal(n)
         return np.column_stack([x, y])
 
-    def downstream(self, rows: np.ndarray, alpha: float) -> "LinearRidge":
+    def downstream(self, rows: np.ndarray, alpha: float) -> LinearRidge:
         """A new labeller of this family fitted on ``rows`` with ridge parameter ``alpha``."""
         return LinearRidge(self.source, alpha, self.noise).fit(rows, rng=np.random.default_rng(0))
 

@@ -25,8 +25,6 @@ from typing import Any
 
 from autophagy._validation import check
 from autophagy.exceptions import InvalidParameterError
-from autophagy.store.catalog import find_runs
-from autophagy.store.rundir import atomic_write_text
 from autophagy.report.collect import (
     RunRecord,
     _hashable,
@@ -49,6 +47,8 @@ from autophagy.report.html import (
     _unique,
     safe_name,
 )
+from autophagy.store.catalog import find_runs
+from autophagy.store.rundir import atomic_write_text
 
 #: How a value is shown where a run lacks the key (or holds null).
 MISSING = "—"

@@ -223,7 +223,7 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
         histograms.append((setting.label, png))
 
     sweeps = []
-    for i, (title, png) in enumerate(_sweep_figures(experiment, summary, figures)):
+    for title, png in _sweep_figures(experiment, summary, figures):
         written.add(png)
         sweeps.append((title, png))
 
@@ -315,7 +315,8 @@ def _data_image_shape(data: dict[str, Any], pixels: int) -> tuple[int, int, int]
 
     try:
         entry = get("data", "images")
-        return tuple(entry.build(validate(entry.config, data, prefix="data")).image_shape)
+        # Entry.config is `type | None` for every group; a data entry's is always its Model
+        return tuple(entry.build(validate(entry.config, data, prefix="data")).image_shape)  # type: ignore[arg-type]
     except (OSError, ValueError):  # InvalidParameterError is a ValueError
         pass
     given = data.get("shape")
@@ -347,7 +348,7 @@ def text_source(data: dict[str, Any]) -> Any:
     from autophagy.registry import get
 
     entry = get("data", data.get("kind"), key="data.kind")
-    return entry.build(validate(entry.config, data, prefix="data"))
+    return entry.build(validate(entry.config, data, prefix="data"))  # type: ignore[arg-type]  # a data entry's Model
 
 
 def _cached_source(

@@ -30,6 +30,7 @@ from autophagy._rng import stream
 from autophagy.config import ExperimentConfig
 from autophagy.metrics.evaluate import evaluate, make_context
 
+
 @dataclass(frozen=True)
 class Block:
     """One generation's metric rows, column-wise (the run id and generation are implied).
@@ -130,6 +131,7 @@ class PerRepeat:
             The samples of the first ``repeats`` repeats (default: all), shape (n_samples, dim) each.
         """
         config, bias = self.config, self.config.generator.bias
+        assert config.metrics is not None  # resolved by load_config
         names = [config.metrics[j] for j in columns]
         draws = []
         for r, seed in enumerate(self.seeds[: repeats if repeats is not None else len(self.seeds)]):

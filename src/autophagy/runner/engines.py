@@ -13,6 +13,7 @@ from autophagy.runner.exact_gaussian import ExactEngine
 from autophagy.runner.exact_linear import LinearExactEngine
 from autophagy.runner.sampled import SampledEngine
 
+
 def make_engine(config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> Engine:
     """The engine named by ``config.engine``, restored from ``saved`` state when resuming."""
     if config.engine == "exact":

@@ -19,6 +19,7 @@ from autophagy.runner.engine import Block, PerRepeat, Rows, seeds_of
 from autophagy.vectors.gaussian import GaussianGenerator
 from autophagy.vectors.metrics import MOMENT_METRICS
 
+
 class ExactEngine:
     """Gaussian data and generator: every repeat advanced at once on sufficient statistics.
 
@@ -28,6 +29,7 @@ class ExactEngine:
     """
 
     def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
+        assert config.metrics is not None  # resolved by load_config
         self.config, self.run_id = config, run_id
         self.source = build_source(config)
         truth = self.source.truth()
@@ -59,6 +61,7 @@ class ExactEngine:
         )
         fitted = self.state.generators[-1]
         names = config.metrics
+        assert names is not None  # resolved by load_config
         values = np.empty((repeats, len(names) + len(info) + 1))
         scaled = fitted.factor if bias == 1.0 else np.sqrt(bias) * fitted.factor  # F Fᵀ = λ Σ_t
         for j, function in self._moment_columns:

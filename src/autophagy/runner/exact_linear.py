@@ -14,9 +14,10 @@ import numpy as np
 from autophagy._rng import stream
 from autophagy.config import ExperimentConfig
 from autophagy.exact import regression as linear
-from autophagy.regression.ridge import LinearRidge, label_noise
 from autophagy.registry import build_source
+from autophagy.regression.ridge import LinearRidge, label_noise
 from autophagy.runner.engine import Block, PerRepeat, Rows, seeds_of
+
 
 class LinearExactEngine:
     """Linear data and a ridge labeller: every repeat advanced at once on Gram statistics.
@@ -30,6 +31,7 @@ class LinearExactEngine:
     """
 
     def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
+        assert config.metrics is not None  # resolved by load_config
         self.config, self.run_id = config, run_id
         self.source = build_source(config)
         self.truth = self.source.regression()
@@ -64,6 +66,7 @@ class LinearExactEngine:
     def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         config = self.config
         repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
+        assert names is not None  # resolved by load_config
         truth = self.truth
         if self.shortcut:
             return self._advance_least_squares(t, snapshot)
@@ -72,7 +75,7 @@ class LinearExactEngine:
         values = np.empty((repeats, len(names) + len(info) + 1))
         if self.sample_columns:
             rows = self._per_repeat.evaluate(t, lambda r: self._labeller(coef[r]), self.sample_columns, values)
-            first = rows[0][: config.eval.snapshot_size]
+            first: np.ndarray | None = rows[0][: config.eval.snapshot_size]
             block = np.stack(rows)  # (R, T, d + 1)
             design = linear.of_rows(block[:, :, :-1], block[:, :, -1])
         else:
@@ -112,6 +115,7 @@ class LinearExactEngine:
         """:meth:`advance` by the least-squares law (:func:`~autophagy.exact.regression.least_squares_error`)."""
         config = self.config
         repeats, names, size = config.repeats, config.metrics, config.eval.n_samples
+        assert names is not None  # resolved by load_config
         truth = self.truth
         self.state, info = self._step(t, linear.least_squares_chain_step)
         coef = self.state.generators[-1].coef

@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from autophagy._version import __version__
 from autophagy._threads import limit_threads
+from autophagy._version import __version__
 from autophagy.config import ExperimentConfig, load_config
 from autophagy.exceptions import InvalidParameterError
-from autophagy.store.lock import RunLock
-from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
-from autophagy.store.rundir import METRIC_COLUMNS, RunDir
 from autophagy.runner.engine import Block
 from autophagy.runner.engines import make_engine
+from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
+from autophagy.store.lock import RunLock
+from autophagy.store.rundir import METRIC_COLUMNS, RunDir
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -88,12 +88,16 @@ def run(
         )
     limit_threads()
     run_id = config.run_id()
-    if run_dir is None and out is None:
-        return Result(_loop(config, run_id, None, progress), config, run_id, None)
-    store = RunDir(run_dir if run_dir is not None else run_dir_for(config, out))  # type: ignore[arg-type]
+    if run_dir is None:
+        if out is None:
+            return Result(_loop(config, run_id, None, progress), config, run_id, None)
+        store, cache = RunDir(run_dir_for(config, out)), Path(out) / ".cache"
+    else:
+        store = RunDir(run_dir)
+        cache = store.path / "cache"
     with RunLock(store.path, wait=wait):
         store.open(config.to_dict(), run_id, version=__version__)
-        set_caches(config, Path(out) / ".cache" if run_dir is None else store.path / "cache")
+        set_caches(config, cache)
         try:
             frame = _loop(config, run_id, store, progress)
         except BaseException as exc:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from autophagy._rng import stream
 from autophagy.config import ExperimentConfig
+from autophagy.core.generator import Stateful
 from autophagy.exceptions import DegenerateFitError, StatisticalWarning
 from autophagy.loops.policy import LoopState, step, with_generator
 from autophagy.loops.pool import TrainingPool
 from autophagy.metrics.evaluate import evaluate, make_context
 from autophagy.registry import build_generator, build_source, get
 from autophagy.runner.engine import Block, draw_holdout, seeds_of
+
 
 @dataclass
 class _Repeat:
@@ -43,10 +45,12 @@ class SampledEngine:
     """Draws every training set and fits the configured generator on it, repeat by repeat."""
 
     def __init__(self, config: ExperimentConfig, run_id: str, saved: dict[str, np.ndarray] | None) -> None:
+        assert config.metrics is not None  # resolved by load_config
         self.config, self.run_id = config, run_id
         self.source = build_source(config)
         self.keep_reference = bool(NEEDS_REFERENCE & set(config.metrics))
-        self.stages = [get("stage", stage.kind).build(stage) for stage in config.mitigation]
+        # a stage config is the model of a registered stage, and has its kind (see autophagy.adapters)
+        self.stages = [get("stage", stage.kind).build(stage) for stage in config.mitigation]  # type: ignore[attr-defined]
         self.repeats = [self._restore(seed, saved) for seed in seeds_of(config)]
         self.artifacts: dict[str, np.ndarray] = {}  # the first repeat's
 
@@ -75,13 +79,15 @@ class SampledEngine:
         config = self.config
         bias = config.generator.bias
         names = config.metrics
+        assert names is not None  # resolved by load_config
         if rep.failed is not None:
             return {**{n: math.nan for n in names}, "degenerate": 1.0}, None
         draw = lambda role: stream(rep.seed, t, role)  # noqa: E731
         state, train = step(config.loop, rep.state, source=self.source, draw=draw, bias=bias, stages=self.stages)
         generator = build_generator(config, self.source)
         if getattr(config.generator, "init", "scratch") == "warm_start" and rep.state.generators:
-            generator.set_state(rep.state.generators[-1].get_state())  # continue from G^{t-1}
+            # continue from G^{t-1} (the config checks that a warm-started generator has a state)
+            generator.set_state(cast(Stateful, rep.state.generators[-1]).get_state())
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)
@@ -134,8 +140,8 @@ class SampledEngine:
         generators = []
         for gid in ids:
             prefix = f"{key}/g{gid}/"
-            state = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
-            generators.append(self._restored_model(seed, gid, state))
+            arrays = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
+            generators.append(self._restored_model(seed, gid, arrays))
         state = LoopState(
             generation=int(saved["generation"]),
             fixed=saved.get(f"{key}/fixed"),

@@ -21,9 +21,9 @@ from typing import Any
 from autophagy._validation import check
 from autophagy.config import ExperimentConfig, apply_overrides, load_config, load_yaml
 from autophagy.exceptions import InvalidParameterError
-from autophagy.store.rundir import RunDir
 from autophagy.runner.executors import BACKENDS, Executor, RunTask, open_executor, require_ray
 from autophagy.runner.shared import gather
+from autophagy.store.rundir import RunDir
 
 
 def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None = None) -> list[ExperimentConfig]:
@@ -46,10 +46,10 @@ def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None =
     grid_keys = list(sweep.grid)
     zipped = [dict(zip(sweep.zip, values, strict=True)) for values in zip(*sweep.zip.values(), strict=True)] or [{}]
     configs = []
-    for values in itertools.product(*(sweep.grid[k] for k in grid_keys)):
+    for grid_values in itertools.product(*(sweep.grid[k] for k in grid_keys)):
         for pair in zipped:
             for s in range(sweep.seeds):
-                point = {**dict(zip(grid_keys, values, strict=True)), **pair, "seed": base.seed + s}
+                point = {**dict(zip(grid_keys, grid_values, strict=True)), **pair, "seed": base.seed + s}
                 configs.append(load_config(apply_overrides(raw, point)))
     return configs
 
@@ -173,7 +173,8 @@ def _schedule(executor: Executor, runs: list[PlannedRun], out: str, retries: int
     by_id = {run.run_id: run for run in runs}
     compute: dict[str, float] = dict.fromkeys(by_id, 0.0)
     waiting = deque(RunTask(run.config.to_dict(), run.run_id, out) for run in runs)
-    window, in_flight, deferred = 2 * executor.workers, 0, []
+    deferred: list[RunTask] = []
+    window, in_flight = 2 * executor.workers, 0
     while waiting or in_flight or deferred:
         while waiting and in_flight < window:
             executor.submit(waiting.popleft())

@@ -28,7 +28,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write ``path`` through a temp file in the same directory, then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -98,7 +98,7 @@ def _create_exclusive(path: Path, text: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @functools.lru_cache(maxsize=1)
@@ -217,7 +217,8 @@ class RunDir:
     def save_state(self, arrays: dict[str, np.ndarray]) -> None:
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
+                # numpy's stub: a key of **arrays could be its bool keyword allow_pickle
+                np.savez(handle, **arrays)  # type: ignore[arg-type]
 
         atomic_write(self.state_path, write)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autophagy.metrics.evaluate import EvalContext, metric
+from autophagy.metrics.evaluate import EvalContext, MetricFn, metric
 
 #: The metrics of this module (all in ``evaluate.NEEDS_TEXT``, none in the text defaults).
 TEXT_EMBEDDING_METRICS = ["text_frechet", "text_precision", "text_recall", "text_density", "text_coverage"]
@@ -79,10 +79,15 @@ def _text_frechet(ctx: EvalContext) -> float:
     return frechet_distance(real, fake)
 
 
+def _text_prdc_metric(key: str) -> MetricFn:
+    """The metric ``text_<key>`` of the four :func:`_text_prdc` computes together."""
+    return lambda ctx: _text_prdc(ctx)[key]
+
+
 for _key, _text in {
     "precision": "share of generated texts inside the real k-NN manifold of sentence embeddings (quality); extra 'text'",
     "recall": "share of real texts inside the generated k-NN manifold of sentence embeddings (diversity); extra 'text'",
     "density": "how many real k-NN balls of sentence embeddings hold each generated text, / k; extra 'text'",
     "coverage": "share of real texts whose k-NN ball of sentence embeddings holds a generated text; extra 'text'",
 }.items():
-    metric(f"text_{_key}", _text, prepare=_check_installed)(lambda ctx, _key=_key: _text_prdc(ctx)[_key])
+    metric(f"text_{_key}", _text, prepare=_check_installed)(_text_prdc_metric(_key))

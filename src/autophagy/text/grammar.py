@@ -294,7 +294,8 @@ class Grammar:
             counts += np.bincount(successors.ravel(), mass.ravel(), minlength=V)
             if t + 1 < self.seq_len:
                 after = self._advance(codes[:, None], successors).ravel()
-                probs = np.bincount(after, mass.ravel(), minlength=self.n_contexts)
+                # numpy's stub types bincount as intp; with float weights it is float64
+                probs = np.bincount(after, mass.ravel(), minlength=self.n_contexts)  # type: ignore[assignment]
                 codes = np.flatnonzero(probs)
                 probs = probs[codes]
         return counts

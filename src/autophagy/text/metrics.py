@@ -33,12 +33,12 @@ The maths lives in :mod:`autophagy.text.functional` (numpy only).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 
-from autophagy.text import functional as tm
 from autophagy.metrics.evaluate import EvalContext, metric
+from autophagy.text import functional as tm
 
 #: The text metrics a text run computes by default (those that need the exact law of the
 #: text, ``NEEDS_TEXT_TRUTH``, are added for the grammar source only). The sentence-embedding
@@ -72,6 +72,25 @@ def text_defaults(source: Any) -> list[str]:
 _BLOCK_ENTRIES = 2**22
 
 
+class _TextSource(Protocol):
+    """What these metrics read of a text source (token sequences; ``token_log_probs`` and
+    ``log_prob`` only where the text's exact law is known, see ``NEEDS_TEXT_TRUTH``)."""
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def token_counts(self) -> np.ndarray: ...
+
+    def token_log_probs(self, x: np.ndarray) -> np.ndarray: ...
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def _text_source(ctx: EvalContext) -> _TextSource:
+    """``ctx.source``: a text source wherever a text metric runs (the config checks it)."""
+    return cast(_TextSource, ctx.source)
+
+
 def _seq_len(ctx: EvalContext) -> int:
     return int(ctx.fake.shape[1])
 
@@ -79,7 +98,7 @@ def _seq_len(ctx: EvalContext) -> int:
 def _rare(ctx: EvalContext) -> np.ndarray:
     """Rare-token mask (V,) from the real training data's counts and ``eval.rare_threshold``."""
     if "rare_tokens" not in ctx.cache:
-        counts = ctx.source.token_counts()
+        counts = _text_source(ctx).token_counts()
         ctx.cache["rare_tokens"] = tm.rare_tokens(counts, ctx.config.rare_threshold)
     return ctx.cache["rare_tokens"]
 
@@ -87,7 +106,7 @@ def _rare(ctx: EvalContext) -> np.ndarray:
 def _truth_token_log_probs(ctx: EvalContext) -> np.ndarray:
     """log P(x_t | x_<t) of the generated samples under the true law, shape (n, L) (cached)."""
     if "truth_token_log_probs" not in ctx.cache:
-        ctx.cache["truth_token_log_probs"] = ctx.source.token_log_probs(ctx.fake)
+        ctx.cache["truth_token_log_probs"] = _text_source(ctx).token_log_probs(ctx.fake)
     return ctx.cache["truth_token_log_probs"]
 
 
@@ -143,7 +162,7 @@ def _impossible_rate(ctx: EvalContext) -> float:
 @metric("kl_to_truth", "KL(G^t ‖ P) in nats per token, Monte Carlo on G^t's samples at λ = 1 (grammar source)", needs={"log_prob"})
 def _kl_to_truth(ctx: EvalContext) -> float:
     x = _model_samples(ctx)
-    truth = _truth_token_log_probs(ctx).sum(axis=1) if x is ctx.fake else ctx.source.log_prob(x)
+    truth = _truth_token_log_probs(ctx).sum(axis=1) if x is ctx.fake else _text_source(ctx).log_prob(x)
     return tm.kl_to_truth(truth, ctx.generator.log_prob(x), int(x.shape[1]))
 
 
@@ -179,7 +198,7 @@ def _tail_probability(ctx: EvalContext) -> float:
 
 @metric("vocab_coverage", "share of the vocabulary appearing in G^t's samples")
 def _vocab_coverage(ctx: EvalContext) -> float:
-    return tm.vocab_coverage(ctx.fake, int(ctx.source.vocab_size))
+    return tm.vocab_coverage(ctx.fake, int(_text_source(ctx).vocab_size))
 
 
 @metric("distinct_n", "distinct n-grams / all n-grams of G^t's samples, n = 1, 2, 3 (rows distinct_n_1..3; Li et al. 2016)")

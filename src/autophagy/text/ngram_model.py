@@ -94,8 +94,8 @@ from typing import Self
 import numpy as np
 
 from autophagy._validation import check
-from autophagy.exceptions import InvalidParameterError
 from autophagy.core.generator import check_bias, check_fitted
+from autophagy.exceptions import InvalidParameterError
 
 DISCOUNTS = ("modified_kn", "kn")
 DECODINGS = ("sample", "greedy", "beam")
@@ -314,8 +314,8 @@ class NGramLM:
             starts_with_bos = grams // base ** (k - 1) == self.vocab_size
             all_keys.append(grams)
             all_counts.append(np.where(starts_with_bos, raw, cont))
-        keys, counts = all_keys[::-1], all_counts[::-1]
-        self._build(keys, counts, np.stack([estimate_discounts(a, self.discount) for a in counts]))
+        keys_by_order, counts = all_keys[::-1], all_counts[::-1]
+        self._build(keys_by_order, counts, np.stack([estimate_discounts(a, self.discount) for a in counts]))
         return self
 
     def _windows(self, ids: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ class TransformerConfig(NeuralConfig, DecodingConfig):
     eval_batch: PositiveInt = Field(default=256, description="sequences sampled or scored per forward batch")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TransformerConfig":
+    def _consistent(self) -> TransformerConfig:
         allowed = f"a multiple of generator.n_head = {self.n_head}"
         check(self.n_embd % self.n_head == 0, "generator.n_embd", allowed, self.n_embd)
         check(

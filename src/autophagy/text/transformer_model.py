@@ -29,22 +29,18 @@ Shumailov et al. (2024) generated the text each OPT-125m generation trained on b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import contextlib
 import copy
 import inspect
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import transformers
 
 from autophagy._validation import check, validate
-from autophagy.registry import get
-from autophagy.exceptions import DegenerateFitError, InvalidParameterError
 from autophagy.core.generator import check_bias, check_fitted
-from autophagy.text.pretrained import check_pretrained
+from autophagy.exceptions import DegenerateFitError, InvalidParameterError
 from autophagy.neural._torch import autocast, generator_from, require_torch, resolve_device
 from autophagy.neural.base import (
     check_finite_loss,
@@ -53,8 +49,10 @@ from autophagy.neural.base import (
     module_arrays,
     seeded_global,
 )
+from autophagy.registry import get
 from autophagy.text import decoding_rules as decoding
 from autophagy.text._hf import quiet_transformers
+from autophagy.text.pretrained import check_pretrained
 
 if TYPE_CHECKING:
     from autophagy.text.transformer import TransformerConfig
@@ -167,7 +165,7 @@ class TransformerLM:
         """
         raw = {"kind": "transformer", "vocab": "pretrained", **config, "pretrained": str(path)}
         config_model = get("generator", "transformer").config  # the registered TransformerConfig
-        lm = cls(validate(config_model, raw, "generator"), vocab_size, seq_len)
+        lm = cls(validate(config_model, raw, "generator"), vocab_size, seq_len)  # type: ignore[arg-type]  # (Entry.config: type | None)
         lm.net_ = lm._network(np.random.default_rng(lm.config.base_seed), weights=True)
         lm.losses_ = np.empty(0)
         return lm
@@ -180,7 +178,7 @@ class TransformerLM:
         auto = transformers.AutoModelForCausalLM
         with seeded_global(rng), quiet_transformers():
             if cfg.pretrained is None:
-                net = transformers.GPT2LMHeadModel(arch)
+                net: Any = transformers.GPT2LMHeadModel(arch)
             else:
                 with _checkpoint(cfg.pretrained):
                     if weights:

@@ -37,7 +37,7 @@ def _out(values: np.ndarray, n: np.ndarray) -> float | np.ndarray:
 def _check_int(value: Any, key: str, low: int, why: str = "") -> int:
     """``value`` as an int >= ``low`` (bools refused); ``why`` is appended to the message."""
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
-    check(ok, key, f"an int >= {low}{why}", value)
+    check(bool(ok), key, f"an int >= {low}{why}", value)
     return int(value)
 
 

@@ -78,7 +78,7 @@ def _loop_config(loop: LoopConfig | Mapping[str, Any]) -> LoopConfig:
     from autophagy._validation import validate
 
     entry = get("loop", dict(loop).get("kind"), key="loop.kind")
-    return validate(entry.config, dict(loop), prefix="loop")  # type: ignore[return-value]
+    return validate(entry.config, dict(loop), prefix="loop")  # type: ignore[arg-type,return-value]  # loop entries always have a config
 
 
 def _check_common(trace: float, bias: float, estimator: str) -> None:

@@ -26,6 +26,7 @@ How it is computed (Monte Carlo only where no closed form exists):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -178,7 +179,7 @@ def _limit_batch(
             state,
             mean=mean,
             factor=factor,
-            draw_stream=lambda role, t=t: stream(seed, t, role, batch=batch),
+            draw_stream=functools.partial(_stream_of, seed, t, batch),
             bias=bias,
             estimator=estimator,
             repeats=repeats,
@@ -257,3 +258,8 @@ def limit_distance(
     sampler = _LimitSampler(n_real, n_synthetic, bias, dim, estimator, seed)
     sampler.add(repeats)
     return sampler.distance()
+
+
+def _stream_of(seed: int, generation: int, batch: int | None, role: str) -> np.random.Generator:
+    """Generation ``generation``'s stream for ``role`` (batch ``batch``) of the run seed ``seed``."""
+    return stream(seed, generation, role, batch=batch)

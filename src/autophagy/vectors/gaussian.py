@@ -11,9 +11,9 @@ from typing import Literal, Self
 
 import numpy as np
 
+from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 from autophagy.exceptions import DegenerateFitError
 from autophagy.registry import register
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 
 
 class GaussianGeneratorConfig(GeneratorConfig):

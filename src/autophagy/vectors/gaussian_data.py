@@ -8,8 +8,8 @@ import numpy as np
 from pydantic import PositiveFloat, PositiveInt, model_validator
 
 from autophagy._validation import Model, check
-from autophagy.registry import register
 from autophagy.core.source import Mixture
+from autophagy.registry import register
 
 
 class PowerLawCov(Model):
@@ -32,7 +32,7 @@ class GaussianDataConfig(Model):
     cov: Literal["identity"] | PowerLawCov | list[list[float]] = "identity"
 
     @model_validator(mode="after")
-    def _shapes(self) -> "GaussianDataConfig":
+    def _shapes(self) -> GaussianDataConfig:
         if self.mean is not None:
             check(len(self.mean) == self.dim, "data.mean", f"a list of dim={self.dim} numbers", self.mean)
         if isinstance(self.cov, list):

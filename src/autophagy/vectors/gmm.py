@@ -12,10 +12,10 @@ from typing import Literal, Self
 import numpy as np
 from pydantic import Field, PositiveInt
 
+from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 from autophagy.core.source import DataSource, Mixture
 from autophagy.exceptions import DegenerateFitError, StatisticalWarning
 from autophagy.registry import register
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
 
 
 class GMMGeneratorConfig(GeneratorConfig):

@@ -8,8 +8,8 @@ import numpy as np
 from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from autophagy._validation import Model, check
-from autophagy.registry import register
 from autophagy.core.source import Mixture
+from autophagy.registry import register
 
 
 class GMMDataConfig(Model):
@@ -33,7 +33,7 @@ class GMMDataConfig(Model):
     layout_seed: NonNegativeInt = 0
 
     @model_validator(mode="after")
-    def _grid_is_2d(self) -> "GMMDataConfig":
+    def _grid_is_2d(self) -> GMMDataConfig:
         if self.layout == "grid":
             check(self.dim == 2, "data.dim", "2 for layout 'grid'", self.dim)
         return self

@@ -12,8 +12,8 @@ from typing import Literal, Self
 import numpy as np
 from pydantic import PositiveFloat
 
-from autophagy.registry import register
 from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
+from autophagy.registry import register
 
 
 class KDEGeneratorConfig(GeneratorConfig):

@@ -14,7 +14,6 @@ import numpy as np
 from autophagy.metrics.evaluate import EvalContext, metric
 from autophagy.metrics.samples import _functional
 
-
 #: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, F Fᵀ)
 #: (F Fᵀ = λ Σ_t, F square) and of the true Gaussian N(μ, Σ) alone; the exact engine computes
 #: these for all repeats at once: ``fn(m (R, d), F (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
