@@ -73,7 +73,8 @@ def register(group: str, name: str, obj: Any, *, summary: str | None = None, con
     caller = sys._getframe(1).f_globals.get("__name__", "?")
     if caller == __name__:
         caller = sys._getframe(2).f_globals.get("__name__", "?")
-    label = registry._origin[-1] if registry._origin[-1] != registry.BUILTIN else f"register() in {caller}"
+    current = registry.current_origin()  # inside an entry point's register(): that entry point
+    label = current if current != registry.BUILTIN else f"register() in {caller}"
     entry = registry.add(ADAPTERS[group](name, obj, summary, config, needs, origin=label))
     if label.startswith("register() in"):  # sweeps hand these to their workers (see registrations)
         _REGISTERED[(group, name)] = Registration(group, name, obj, summary, config, tuple(needs), label)

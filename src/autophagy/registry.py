@@ -48,6 +48,11 @@ def origin(label: str) -> Iterator[None]:
         _origin.pop()
 
 
+def current_origin() -> str:
+    """The origin components registered now get (the innermost :func:`origin` block)."""
+    return _origin[-1]
+
+
 def add(entry: Entry) -> Entry:
     """Register ``entry`` (replacing one of the same group and name)."""
     if entry.group not in GROUPS:
