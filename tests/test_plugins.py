@@ -48,6 +48,15 @@ class Minimal:
         return rng.multivariate_normal(self.mean_, bias * self.cov_, size=n)
 
 
+class Picky(Minimal):
+    """Refuses a shrink outside (0, 1] in its constructor."""
+
+    def __init__(self, shrink: float = 1.0):
+        if not 0.0 < shrink <= 1.0:
+            raise ValueError(f"shrink must be in (0, 1], got {shrink}")
+        self.shrink = shrink
+
+
 class WithLikelihood(Minimal):
     """Minimal plus log_prob."""
 
@@ -159,6 +168,8 @@ def test_unknown_keys_and_bad_import_paths_are_refused(plugin_module):
         autophagy.load_config(config(generator={"kind": "no_such_module:Thing"}))
     with pytest.raises(InvalidParameterError, match=r"has no 'Missing'"):
         autophagy.load_config(config(generator={"kind": "my_plugins:Missing"}))
+    with pytest.raises(InvalidParameterError, match=r"'generator' parameter must be keys 'my_plugins:Picky' accepts.*shrink must be in \(0, 1\], got 2.0"):
+        autophagy.load_config(config(generator={"kind": "my_plugins:Picky", "shrink": 2.0}))
     with pytest.raises(InvalidParameterError, match=r"must have fit\(x, \*, rng\) and sample"):
         autophagy.load_config(config(generator={"kind": "my_plugins:Uniform"}))
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsA
 from autophagy._validation import Model, check, validate
 from autophagy.capabilities import CAPABILITIES, missing
 from autophagy.core.generator import GeneratorConfig
-from autophagy.exceptions import InvalidParameterError
+from autophagy.exceptions import AutophagyError, InvalidParameterError
 from autophagy.loops.policy import LoopConfig
 from autophagy.metrics.evaluate import (
     NEEDS_GAUSSIAN_TRUTH,
@@ -347,7 +347,19 @@ def _check_capabilities(config: ExperimentConfig) -> None:
     ``init: warm_start`` has a generator state to start from."""
     assert config.metrics is not None  # load_config fills in unset metrics before the checks
     gen = config.generator
-    provides = get("generator", gen.kind).provides
+    entry = get("generator", gen.kind)
+    if entry.target is not None:  # a plug-in: its constructor's own checks run now, not mid-run
+        try:
+            entry.build(gen, build_source(config))
+        except AutophagyError:
+            raise
+        except Exception as exc:
+            keys = {k: v for k, v in gen.model_dump().items() if k not in ("kind", "bias")}
+            raise InvalidParameterError(
+                f"The 'generator' parameter must be keys {gen.kind!r} accepts. Got {keys!r} instead "
+                f"({type(exc).__name__}: {str(exc)[:200]})."
+            ) from None
+    provides = entry.provides
     for name in config.metrics:
         lacking = missing(get("metric", name).needs, provides)
         check(
