@@ -233,7 +233,9 @@ def test_register_in_a_notebook_shows_in_list_with_its_origin(plugin_module, cap
         result = autophagy.run(config(generator={"kind": "notebook_minimal"}, generations=2), out=None)
         assert len(result.metrics)
     finally:
-        del registry._REGISTRY["generator"]["notebook_minimal"]
+        autophagy.plugins.unregister("generator", "notebook_minimal")
+    assert "notebook_minimal" not in registry.entries("generator")
+    assert all(r.name != "notebook_minimal" for r in autophagy.plugins.registrations()), "a sweep would hand it on"
     with pytest.raises(InvalidParameterError, match=r"'group' parameter must be one of"):
         autophagy.register("model", "x", my_plugins.Minimal)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 import autophagy
-from autophagy import registry
+from autophagy.plugins import unregister
 
 ROOT = Path(__file__).parents[1]
 
@@ -27,7 +27,7 @@ def test_bring_your_own_model_block_runs(tmp_path, monkeypatch, capsys):
     try:
         exec(compile(_python_block("## Bring your own model"), "README.md", "exec"), {"__name__": "readme"})
     finally:
-        registry._REGISTRY["generator"].pop("my_bgm", None)
+        unregister("generator", "my_bgm")
     printed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in printed] == ["fully_synthetic", "fresh"]
     assert (tmp_path / "runs" / "report" / "wine-bgm" / "index.html").is_file()

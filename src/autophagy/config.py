@@ -198,19 +198,11 @@ def load_config(
         body = raw.get(group)
         if body is None:
             raise InvalidParameterError(f"The '{group}' parameter is required. Got nothing instead.")
-        if not isinstance(body, Mapping):
-            raise InvalidParameterError(f"The '{group}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
-        entry = get(group, body.get("kind"), key=f"{group}.kind")
-        groups[group] = validate(entry.config, body, prefix=group)  # type: ignore[arg-type]
+        groups[group] = _component(group, body, group)
     stages = raw.get("mitigation") or []
     if not isinstance(stages, list):
         raise InvalidParameterError(f"The 'mitigation' parameter must be a list of stages {{kind: ...}}. Got {stages!r} instead.")
-    resolved_stages = []
-    for i, body in enumerate(stages):
-        if not isinstance(body, Mapping):
-            raise InvalidParameterError(f"The 'mitigation.{i}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
-        entry = get("stage", body.get("kind"), key=f"mitigation.{i}.kind")
-        resolved_stages.append(validate(entry.config, body, prefix=f"mitigation.{i}"))  # type: ignore[arg-type]
+    resolved_stages = [_component("stage", body, f"mitigation.{i}") for i, body in enumerate(stages)]
     config = validate(ExperimentConfig, {**raw, **groups, "mitigation": resolved_stages})
     if config.metrics is None:
         names = list(default_metrics(build_source(config)))
@@ -225,6 +217,15 @@ def load_config(
         config = config.model_copy(update={"engine": "sampled" if reason else "exact"})
     check(config.engine == "sampled" or reason is None, "engine", f"'sampled' here ({reason})", config.engine)
     return config
+
+
+def _component(group: str, body: Any, key: str) -> Any:
+    """The config section ``body`` at ``key`` validated by the model of the registry entry its
+    ``kind`` names in ``group``."""
+    if not isinstance(body, Mapping):
+        raise InvalidParameterError(f"The '{key}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
+    entry = get(group, body.get("kind"), key=f"{key}.kind")
+    return validate(entry.config, body, prefix=key)  # type: ignore[arg-type]
 
 
 #: Resolved keys derived from one another: overriding one drops the other so it is derived again.
@@ -338,11 +339,11 @@ def _cross_check(config: ExperimentConfig) -> None:
         k = build_generator(config, source).n_components
         check(smallest >= k, "generator.n_components", f"<= the smallest training set ({smallest})", k)
     check(smallest >= 2, "loop", "a mix with at least 2 training samples per generation", smallest)
-    _check_capabilities(config)
+    _check_capabilities(config, source)
     check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
 
 
-def _check_capabilities(config: ExperimentConfig) -> None:
+def _check_capabilities(config: ExperimentConfig, source: Any) -> None:
     """Every metric's needs are provided by the generator (see :mod:`autophagy.capabilities`), and
     ``init: warm_start`` has a generator state to start from."""
     assert config.metrics is not None  # load_config fills in unset metrics before the checks
@@ -350,7 +351,7 @@ def _check_capabilities(config: ExperimentConfig) -> None:
     entry = get("generator", gen.kind)
     if entry.target is not None:  # a plug-in: its constructor's own checks run now, not mid-run
         try:
-            entry.build(gen, build_source(config))
+            entry.build(gen, source)
         except AutophagyError:
             raise
         except Exception as exc:

@@ -45,7 +45,7 @@ from autophagy.adapters import ADAPTERS, PluginWarning
 from autophagy.entry import Entry
 from autophagy.exceptions import InvalidParameterError
 
-__all__ = ["PluginWarning", "register", "register_data", "register_generator", "register_loop", "register_metric"]
+__all__ = ["PluginWarning", "register", "register_data", "register_generator", "register_loop", "register_metric", "unregister"]
 
 
 # -- the public register functions ---------------------------------------------------------------
@@ -125,6 +125,13 @@ def replay(items: Iterable[Registration]) -> None:
     for item in items:
         if item.name not in registry.entries(item.group):
             registry.add(ADAPTERS[item.group](item.name, item.obj, item.summary, item.config, item.needs, origin=item.origin))
+
+
+def unregister(group: str, name: str) -> None:
+    """Remove a component registered in this process (e.g. to redefine it in a notebook); a
+    built-in comes back only with a new process."""
+    registry.entries(group).pop(name, None)
+    _REGISTERED.pop((group, name), None)
 
 
 def register_generator(name: str, cls: type, *, summary: str | None = None, config: type | None = None) -> Entry:

@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 
 from autophagy._rng import stream
+from autophagy.capabilities import capabilities_of
 from autophagy.config import ExperimentConfig
 from autophagy.core.generator import Stateful
 from autophagy.exceptions import DegenerateFitError, StatisticalWarning
@@ -100,7 +101,7 @@ class SampledEngine:
             rep.state = state
             return {**{n: math.nan for n in names}, **train.info, "degenerate": 1.0}, None
         rep.state = with_generator(config.loop, state, generator)
-        if not _has_state(generator):
+        if "state" not in capabilities_of(generator):
             kept = set(rep.state.generator_ids) | ({1} if self.keep_reference else set())
             rep.fitted_on = {g: x for g, x in {**rep.fitted_on, t: train.x}.items() if g in kept}
         if self.keep_reference and rep.reference is None:
@@ -173,13 +174,9 @@ class SampledEngine:
 DATA_KEY = "__training_data__"
 
 
-def _has_state(generator: Any) -> bool:
-    return callable(getattr(generator, "get_state", None)) and callable(getattr(generator, "set_state", None))
-
-
 def _saved_model(prefix: str, generator: Any, fitted_on: np.ndarray | None) -> dict[str, np.ndarray]:
     """A generator's arrays for ``state.npz``: its state, or the data it was fitted on."""
-    if _has_state(generator):
+    if "state" in capabilities_of(generator):
         return {prefix + name: np.asarray(value) for name, value in generator.get_state().items()}
     assert fitted_on is not None, "a generator without get_state keeps its training data"
     return {prefix + DATA_KEY: fitted_on}
