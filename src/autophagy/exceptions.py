@@ -49,5 +49,10 @@ class PrecisionNotReachedError(AutophagyError):
     """
 
 
+class RecoveryWarning(UserWarning):
+    """A resumed run found rows or state missing and recomputes from its last consistent
+    checkpoint (the message names the file and the generation it restarts from)."""
+
+
 class StatisticalWarning(UserWarning):
     """A result is computed but statistically weak (too few samples, collapsed covariance)."""

@@ -1,3 +1,4 @@
+import html
 import json
 import re
 import zlib
@@ -218,17 +219,29 @@ def test_user_strings_are_escaped(tmp_path):
 
 
 def test_corrupt_parquet_names_the_file(tmp_path):
+    """A run whose metrics cannot be read is shown as corrupt, naming the file, and skipped:
+    it never blocks the report of the others (issue 14)."""
     write_run(tmp_path / "e" / "good", config_for("e", 1.0, 0), [0])
     write_run(tmp_path / "e" / "bad", config_for("e", 1.0, 1), [1])
     bad = tmp_path / "e" / "bad" / "metrics.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(CorruptRunError, match=re.escape(f"cannot read {bad}")):
-        build_report(tmp_path)
+    (page,) = build_report(tmp_path)
+    assert f"cannot read {bad}" in html.unescape(page.read_text(encoding="utf-8"))
+    (experiment,) = collect(tmp_path)
+    status = {r.path.name: (r.status, r.error) for s in experiment.settings for r in s.runs}
+    assert status["bad"][0] == "corrupt" and status["bad"][1].startswith(f"cannot read {bad}")
+    assert status["good"][0] != "corrupt" and set(experiment.metrics["seed"]) == {0}
     pd.DataFrame({"run": ["bad"], "seed": [1], "generation": [1]}).to_parquet(
         bad
     )  # no metric/value
-    with pytest.raises(CorruptRunError, match=re.escape(f"cannot read {bad}")):
-        collect(tmp_path)
+    (experiment,) = collect(tmp_path)
+    status = {r.path.name: (r.status, r.error) for s in experiment.settings for r in s.runs}
+    assert status["bad"] == ("corrupt", f"cannot read {bad}: missing columns ['metric', 'value']")
+    (tmp_path / "e" / "bad" / "run.json").write_text("{ not json")
+    experiments = {e.name: e for e in collect(tmp_path)}
+    (unreadable,) = experiments["unreadable-runs"].settings[0].runs
+    assert unreadable.status == "corrupt" and "run.json" in unreadable.error
+    assert set(experiments["e"].metrics["seed"]) == {0}
 
 
 def test_theory_hook_draws_a_dashed_curve(tmp_path):

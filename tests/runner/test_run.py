@@ -81,6 +81,7 @@ RESUME_CONFIG = {
     "loop": {"kind": "accumulate", "n_real": 200, "n_synthetic": 100, "synthetic_from": "all"},
     "metrics": ["cov_trace", "loglik_real", "modes_covered"],
     "eval": {"n_samples": 300},
+    "store": {"checkpoint_every_s": 0},  # commit every generation: the test kills after the third
 }
 
 
@@ -95,6 +96,7 @@ EXACT_RESUME_CONFIG = {
     "metrics": ["gaussian_w2", "loglik_real", "precision"],
     "eval": {"n_samples": 300},
     "engine": "exact",
+    "store": {"checkpoint_every_s": 0},
 }
 
 

@@ -43,7 +43,17 @@ def sweep_config(generations: int = 4, n: int = 100, seeds: int = 2) -> dict:
         "metrics": ["frechet", "cov_trace"],
         "eval": {"n_samples": 200},
         "sweep": {"grid": {"loop.kind": ["fully_synthetic", "fresh"], "generator.bias": [1.0, 0.7]}, "seeds": seeds},
+        "store": {"checkpoint_every_s": 0},  # commit every generation: tests kill runs part-way by their progress
     }
+
+
+def as_interrupted_at(folder: Path, generation: int) -> None:
+    """Make a finished run directory look as a run killed after ``generation`` leaves it: its
+    commit record (what resuming trusts) and run.json say in progress at that generation."""
+    commit = json.loads((folder / "commit.json").read_text())
+    (folder / "commit.json").write_text(json.dumps({**commit, "generation": generation, "complete": False}))
+    status = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**status, "status": "running", "generations_done": generation}))
 
 
 def write_spec(folder: Path, config: dict) -> Path:
@@ -124,8 +134,7 @@ def test_a_failing_run_is_marked_failed_and_the_others_finish(tmp_path, backend)
     run_sweep([broken], out=tmp_path, backend="local")
     folder = next(tmp_path.glob(f"grid/{broken.run_id()}"))
     (folder / "state.npz").write_bytes(b"not a zip archive")  # a damaged disk, say
-    status = json.loads((folder / "run.json").read_text())
-    (folder / "run.json").write_text(json.dumps({**status, "status": "running", "generations_done": 2}))
+    as_interrupted_at(folder, 2)
     events = []
     summaries = run_sweep(configs, out=tmp_path, backend=backend, workers=2, retries=2, on_event=events.append)
     by_id = {s["run_id"]: s for s in summaries}
@@ -146,7 +155,7 @@ def test_the_cli_reports_failures_with_exit_code_1_and_status_shows_them(tmp_pat
     run_sweep(configs[:1], out=tmp_path / "runs", backend="local")
     folder = next((tmp_path / "runs").glob(f"grid/{configs[0].run_id()}"))
     (folder / "state.npz").write_bytes(b"junk")
-    (folder / "run.json").write_text(json.dumps({**json.loads((folder / "run.json").read_text()), "status": "running"}))
+    as_interrupted_at(folder, 4)
     assert main(["sweep", str(spec), "--out", str(tmp_path / "runs"), "--retries", "0", "--workers", "1"]) == 1
     captured = capsys.readouterr()
     assert "3 of 4 runs complete" in captured.out and f"FAILED {configs[0].run_id()} after 1 attempt(s)" in captured.err

@@ -52,6 +52,7 @@ class RunRecord:
         generations_done: Generations finished, if known.
         config: The resolved config (nested), ``{}`` when ``config.yaml`` is absent.
         flat: ``config`` flattened to dotted keys (``"generator.bias"``).
+        files: The files of its committed metric rows (:func:`readable_runs` fills them in).
     """
 
     path: Path
@@ -63,10 +64,11 @@ class RunRecord:
     generations_done: int | None
     config: dict[str, Any]
     flat: dict[str, Any]
+    files: tuple[Path, ...] = ()
 
     @property
     def metrics_path(self) -> Path:
-        """Where this run's metrics table lives (it may not exist yet)."""
+        """Where this run's metrics table lives once the run is complete."""
         return self.path / "metrics.parquet"
 
 
@@ -271,8 +273,8 @@ def group_experiments(runs: Iterable[RunRecord], metrics: Any = None) -> list[Ex
         for key in sorted(groups, key=_sort_key):
             values = {k: groups[key][0].flat.get(k) for k in varying}
             settings.append(Setting(setting_label(values, name), values, tuple(groups[key])))
-        label_of = {str(r.metrics_path): s.label for s in settings for r in s.runs}
-        path_of = {str(r.metrics_path): str(r.path) for r in members}
+        label_of = {str(f): s.label for s in settings for r in s.runs for f in r.files}
+        path_of = {str(f): str(r.path) for r in members for f in r.files}
         mine = metrics[metrics["file"].isin(label_of)].copy()
         mine["setting"] = mine["file"].map(label_of)
         mine["path"] = mine["file"].map(path_of)
@@ -291,9 +293,56 @@ def collect(root: str | Path) -> list[Experiment]:
     paths = find_runs(root)
     if not paths:
         raise InvalidParameterError(f"No run directory (holding run.json) under {str(root)!r}.")
-    runs = [read_run(p) for p in paths]
-    metrics = read_metrics([r.metrics_path for r in runs if r.metrics_path.exists()])
+    runs = readable_runs(paths)
+    metrics = read_metrics([f for r in runs for f in r.files])
     return group_experiments(runs, metrics)
+
+
+#: The experiment name given to runs whose run.json or config.yaml cannot be read.
+UNREADABLE = "unreadable-runs"
+
+
+def readable_runs(paths: Iterable[Path]) -> list[RunRecord]:
+    """Each run directory's record with the files of its committed rows.
+
+    A run that cannot be read back is kept with status ``corrupt`` and the reason (naming the
+    file) as its error, and contributes no rows: shown, skipped, never blocking the others. One
+    whose run.json or config.yaml is unreadable goes to the experiment :data:`UNREADABLE`.
+    """
+    from dataclasses import replace
+
+    from autophagy.store.journal import committed_files
+
+    runs = []
+    for path in paths:
+        try:
+            run = read_run(path)
+        except CorruptRunError as exc:
+            runs.append(RunRecord(path, path.name, UNREADABLE, "corrupt", str(exc), None, None, {}, {}))
+            continue
+        try:
+            files = committed_files(path)
+            for file in files:
+                _check_file(file)
+        except CorruptRunError as exc:
+            runs.append(replace(run, status="corrupt", error=str(exc)))
+            continue
+        runs.append(replace(run, files=tuple(files)))
+    return runs
+
+
+def _check_file(file: Path) -> None:
+    """Raise CorruptRunError naming ``file`` unless its footer reads and it has the metric columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(file)
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptRunError(f"cannot read {file}: {exc}".splitlines()[0]) from None
+    missing = [c for c in _METRIC_COLUMNS if c not in schema.names]
+    if missing:
+        raise CorruptRunError(f"cannot read {file}: missing columns {missing}")
 
 
 def metric_order(names: Iterable[str]) -> list[str]:
@@ -321,16 +370,18 @@ def summarise(df: Any, level: float = 0.95) -> Any:
 
     With ``n`` finite values, ``mean ± t.ppf((1 + level) / 2, n - 1) · sd / √n`` (``sd`` with
     ``ddof=1``); with ``n = 1`` the band collapses to the mean, with ``n = 0`` all are NaN.
-    NaN values (a degenerate generation) are left out of ``mean``/``lo``/``hi`` and counted
-    in ``n_nan``.
+    Non-finite values (NaN, ``inf`` or ``-inf``: a degenerate generation, e.g. the
+    log-likelihood of a collapsed fit) are left out of ``mean``/``lo``/``hi`` and counted in
+    ``n_nan``, so one degenerate repeat never turns a mean into ``-inf`` or NaN.
 
     Args:
         df: Tidy table with at least the columns setting, metric, generation, value.
         level: Confidence level of the band.
 
     Returns:
-        DataFrame with columns setting, metric, generation, mean, lo, hi, n, n_nan; settings
-        in order of first appearance in ``df``, metrics in :func:`metric_order`.
+        DataFrame with columns setting, metric, generation, mean, lo, hi, n (finite values),
+        n_nan (non-finite values left out); settings in order of first appearance in ``df``,
+        metrics in :func:`metric_order`.
     """
     import numpy as np
     import pandas as pd
@@ -349,6 +400,7 @@ def summarise(df: Any, level: float = 0.95) -> Any:
         )
     keys = ["setting", "metric", "generation"]
     values = df["value"].astype("float64")
+    values = values.where(np.isfinite(values))  # +-inf is degenerate too: left out like NaN
     grouped = values.groupby([df[k] for k in keys], sort=False)
     out = pd.DataFrame(
         {

@@ -32,7 +32,7 @@ from autophagy.report.collect import (
     format_value,
     metric_order,
     read_metrics,
-    read_run,
+    readable_runs,
     summarise,
     varying_keys,
 )
@@ -80,7 +80,8 @@ class Comparison:
         keys: The compared keys, in the order given (repeats dropped).
         groups: One entry per distinct tuple of values of ``keys``, sorted by value.
         tidy: Every metric row (:func:`~autophagy.report.collect.read_metrics`: run, seed,
-            generation, metric, value, file) plus ``setting``, the label of the row's group.
+            generation, metric, value, file) plus ``setting``, the label of the row's group, and
+            ``path``, the run directory the row belongs to.
         metrics: The metrics to chart, in :func:`~autophagy.report.collect.metric_order`.
         summary: :func:`~autophagy.report.collect.summarise` of the rows of ``tidy`` holding
             one of ``metrics``: per group label, metric and generation, the mean over every
@@ -113,14 +114,15 @@ def compare(
         CorruptRunError: If a file of a run directory cannot be read (the message names it).
     """
     root = Path(root)
-    runs = [read_run(p) for p in find_runs(root)]
-    table = read_metrics([r.metrics_path for r in runs if r.metrics_path.exists()])
+    runs = readable_runs(find_runs(root))
+    table = read_metrics([f for r in runs for f in r.files])
     if table.empty:
         raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
     keys = checked_keys(by, runs)
     groups = group_runs(runs, keys)
-    label_of = {str(r.metrics_path): g.label for g in groups for r in g.runs}
-    tidy = table.assign(setting=table["file"].map(label_of))
+    label_of = {str(f): g.label for g in groups for r in g.runs for f in r.files}
+    run_of = {str(f): str(r.path) for r in runs for f in r.files}
+    tidy = table.assign(setting=table["file"].map(label_of), path=table["file"].map(run_of))
     charted = checked_metrics(metrics, tidy["metric"])
     summary = summarise(tidy[tidy["metric"].isin(charted)])
     return Comparison(root, tuple(keys), tuple(groups), tidy, tuple(charted), summary)
@@ -342,7 +344,7 @@ def _pooled_section(pooled: dict[str, list[str]]) -> str:
 def _groups_section(groups: Sequence[Group], tidy: Any) -> str:
     """One row per group: its label, runs, repeats pooled (seeds of runs), seeds and statuses."""
     seeds = tidy.groupby("setting")["seed"].unique()
-    repeats = tidy.groupby("setting")[["file", "seed"]].apply(lambda p: len(p.drop_duplicates()))
+    repeats = tidy.groupby("setting")[["path", "seed"]].apply(lambda p: len(p.drop_duplicates()))
     rows = []
     for group in groups:
         mine = sorted(int(s) for s in seeds[group.label]) if group.label in seeds else []

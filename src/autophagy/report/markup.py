@@ -64,8 +64,9 @@ def _degenerate_section(summary: Any) -> str:
         rows.append([_e(setting), _e(metric), _e(gens)])
     return (
         '<section class="degenerate"><h2>&#9888; Degenerate generations</h2>'
-        "<p>Some repeats gave NaN (a degenerate fit or metric) at these generations; means and "
-        "bands leave those repeats out, and the charts mark the generations with an x.</p>"
+        "<p>Some repeats gave NaN or &plusmn;inf (a degenerate fit or metric; both are counted as "
+        "NaN below) at these generations; means and bands leave those repeats out, and the "
+        "charts mark the generations with an x.</p>"
         + _table(["setting", "metric", "degenerate generations"], rows)
         + "</section>"
     )

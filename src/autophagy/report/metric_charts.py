@@ -36,7 +36,8 @@ def metric_png(
 ) -> Path:
     """Mean line and 95 % band per setting against generation, written as a PNG.
 
-    Generations where some repeat gave NaN are marked with a red ``x`` under the axis.
+    Generations where some repeat gave NaN or ±inf (left out of the mean) are marked with a red
+    ``x`` under the axis.
 
     Args:
         summary: Rows of :func:`~autophagy.report.collect.summarise` for this metric.
@@ -99,7 +100,7 @@ def metric_png(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(_plain(metric))
     ax.set_title(
-        _plain(metric) + ("  (x: generation with NaN values)" if flagged else ""), fontsize=10
+        _plain(metric) + ("  (x: generation with NaN/inf values)" if flagged else ""), fontsize=10
     )
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
@@ -125,7 +126,8 @@ def metric_plotly(
     """The interactive version of :func:`metric_png`: a Plotly figure (line + band per setting).
 
     The band is one filled trace (no legend entry, no hover) and the mean another, both in the
-    setting's legend group; the mean's hover shows the band and the number of NaN repeats.
+    setting's legend group; the mean's hover shows the band and the number of repeats left out
+    as NaN or ±inf.
 
     Returns:
         A ``plotly.graph_objects.Figure``.
@@ -163,7 +165,7 @@ def metric_plotly(
                 customdata=np.stack([lo, hi, n_nan], axis=-1),
                 hovertemplate=(
                     "generation %{x}<br>mean %{y:.4g}<br>95% band [%{customdata[0]:.4g}, "
-                    "%{customdata[1]:.4g}]<br>NaN repeats %{customdata[2]}"
+                    "%{customdata[1]:.4g}]<br>NaN/inf repeats %{customdata[2]}"
                     "<extra>%{fullData.name}</extra>"
                 ),
                 mode="lines+markers",

@@ -6,7 +6,8 @@ on disk and writes every generation as it finishes. An executor only moves tasks
 and outcomes back; retries, skipping and waiting are the scheduler's (:mod:`.sweep`).
 
 - ``local``: in this process, one run at a time (for debugging: breakpoints and tracebacks work).
-- ``process``: a pool of spawned worker processes on this machine, one BLAS thread each.
+- ``process``: a pool of spawned worker processes on this machine, one BLAS thread each. The
+  workers die with the sweep's process, however it ends (see :func:`die_with`).
 - ``ray``: Ray tasks (extra ``ray``), on a local Ray instance or the cluster at ``address``.
   Every node must see the run store at the same path (a shared file system) and have
   autophagy installed. Runs whose generator asks for CUDA request one GPU each.
@@ -17,9 +18,14 @@ workers through the object store (one ``ray.put`` per data set), never with each
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -105,8 +111,9 @@ class Executor(Protocol):
     def poll(self, timeout: float) -> list[Outcome]:
         """Outcomes of the tasks finished since the last call (waits up to ``timeout`` s for one)."""
 
-    def close(self) -> None:
-        """Stop the workers (tasks still queued are dropped)."""
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the workers (tasks still queued are dropped); with ``abort``, at once: tasks
+        running are killed, not awaited (their runs stay resumable)."""
 
 
 def open_executor(backend: str, *, workers: int, shared: SharedInputs, emit: Emit, address: str | None = None) -> Executor:
@@ -137,7 +144,7 @@ class LocalExecutor:
             return []
         return [execute(self._tasks.popleft(), lambda e: self._emit({"kind": "generation", **e}))]
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
         self._tasks.clear()
 
 
@@ -145,8 +152,64 @@ class LocalExecutor:
 _events: Any = None
 
 
-def _init_worker(events: Any, shared: SharedInputs) -> None:
+#: ``prctl`` option: the signal this process gets when its parent ends (Linux).
+_PR_SET_PDEATHSIG = 1
+
+#: Seconds between two looks of the watchdog thread for the parent (no ``prctl``).
+_WATCH_INTERVAL = 0.5
+
+
+def die_with(parent: int) -> None:
+    """End this process when process ``parent`` ends (called in a pool worker, ``parent`` being
+    the sweep's process, whose pid is passed in rather than read, since a fork server or another
+    intermediary may stand between the two).
+
+    Without this, the workers of a sweep killed by ``SIGKILL`` (or any signal it does not handle)
+    compute the runs already queued to them and then wait for work forever. On Linux, when
+    ``parent`` is this process's parent, the kernel sends ``SIGKILL`` when it ends
+    (``prctl(PR_SET_PDEATHSIG)``; strictly when the *thread* that started this process ends,
+    which is the sweep's main thread); a parent that ended before the ``prctl`` call is caught by
+    comparing ``os.getppid()`` right after. Elsewhere (macOS, no ``prctl``, or an intermediary
+    parent) a daemon thread looks every :data:`_WATCH_INTERVAL` s and calls ``os._exit``.
+    """
+    if os.getppid() == parent and _parent_death_signal(signal.SIGKILL):
+        if os.getppid() != parent:  # the parent ended before prctl took effect
+            os._exit(1)
+        return
+    threading.Thread(target=_watch, args=(parent, os.getppid()), name="autophagy-parent-watch", daemon=True).start()
+
+
+def _parent_death_signal(signum: int) -> bool:
+    """Ask the kernel for ``signum`` when the parent ends; False where ``prctl`` is missing."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)) == 0
+    except (OSError, AttributeError):  # no libc by that name, or no prctl in it
+        return False
+
+
+def _watch(parent: int, parent_now: int) -> None:
+    """Exit once ``parent`` has ended: this process re-parented, or ``parent`` gone."""
+    while os.getppid() == parent_now and _alive(parent):
+        time.sleep(_WATCH_INTERVAL)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's: a pid reused after ours ended
+        return True
+    return True
+
+
+def _init_worker(events: Any, shared: SharedInputs, parent: int) -> None:
     global _events
+    die_with(parent)
     set_single_thread_env()
     limit_threads()
     install(shared)
@@ -158,7 +221,11 @@ def _execute_in_worker(task: RunTask) -> Outcome:
 
 
 class ProcessExecutor:
-    """A pool of spawned processes (a worker that dies fails its task, and the pool is rebuilt)."""
+    """A pool of spawned processes (a worker that dies fails its task, and the pool is rebuilt).
+
+    The workers end with this process (:func:`die_with`), and ``close(abort=True)`` ends them at
+    once, so a sweep stopped by a signal leaves no worker behind.
+    """
 
     name = "process"
 
@@ -177,7 +244,10 @@ class ProcessExecutor:
         if self._pool is None:
             set_single_thread_env()  # inherited by the spawned workers before numpy loads
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_init_worker, initargs=(self._events, self._shared)
+                self.workers,
+                mp_context=self._context,
+                initializer=_init_worker,
+                initargs=(self._events, self._shared, os.getpid()),
             )
         return self._pool
 
@@ -209,12 +279,34 @@ class ProcessExecutor:
                 return
             self._emit({"kind": "generation", **event})
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._drain()
+    def close(self, *, abort: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None and abort:
+            workers = list((getattr(pool, "_processes", None) or {}).values())  # private: no public handle
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop(workers)
+        elif pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if not abort:  # a worker killed while writing may have left half an event in the queue
+            self._drain()
         self._events.close()
+
+
+def _stop(workers: list[Any], grace: float = 2.0) -> None:
+    """``SIGTERM`` the worker processes, then ``SIGKILL`` those still alive after ``grace`` s.
+
+    A run killed mid-way keeps on disk what it had committed, and its lock goes with its process
+    (the store then reports it ``interrupted``), so the next sweep resumes it.
+    """
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join(1.0)
 
 
 def require_ray() -> Any:
@@ -288,7 +380,7 @@ class RayExecutor:
                 outcomes.append(Outcome(task, "failed", _message(exc).splitlines()[0]))
         return outcomes
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
         for ref in self._running:
             self._ray.cancel(ref, force=True)
         self._running.clear()

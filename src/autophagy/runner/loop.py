@@ -1,14 +1,18 @@
 """Run one experiment: generations × repeats, deterministic, resumable.
 
 This is the only place that touches both the loop machinery and the store. Generations are
-the outer loop and repeats the inner one, so after each generation one atomic write records
-every repeat's rows and state; an interrupted run resumes after its last finished generation
-and ends with exactly the rows an uninterrupted run gives (every random stream is keyed by
-(seed, generation, role), see :mod:`autophagy._rng`).
+the outer loop and repeats the inner one. Rows and state are committed to the run's journal
+(:mod:`autophagy.store.journal`) on a cadence — every generation that takes a second or more,
+else about once a second (``store.checkpoint_every_s``) — and when the loop stops on an
+exception; the rows are compacted into ``metrics.parquet`` when the run completes. A crash
+loses at most the work since the last checkpoint, and the resumed run ends with exactly the
+rows an uninterrupted run gives (every random stream is keyed by (seed, generation, role), see
+:mod:`autophagy._rng`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -23,13 +27,17 @@ from autophagy._threads import limit_threads
 from autophagy._version import __version__
 from autophagy.config import ExperimentConfig, load_config
 from autophagy.exceptions import InvalidParameterError
-from autophagy.runner.engine import Block
+from autophagy.runner.engine import seeds_of
 from autophagy.runner.engines import make_engine
+from autophagy.runner.rows import PendingRows, to_frame
 from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
+from autophagy.store.journal import Journal
 from autophagy.store.lock import RunLock
-from autophagy.store.rundir import METRIC_COLUMNS, RunDir
+from autophagy.store.rundir import RunDir
 
 Progress = Callable[[dict[str, Any]], None]
+#: Seconds between checkpoints when ``store.checkpoint_every_s`` is not given.
+DEFAULT_CHECKPOINT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,19 +116,18 @@ def run(
 
 
 def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress: Progress | None) -> Any:
-    import pandas as pd
-
-    frame = store.read_metrics() if store else pd.DataFrame(columns=METRIC_COLUMNS)
-    saved = store.load_state() if store else None
-    done = int(saved["generation"]) if saved is not None else 0
+    seeds = seeds_of(config)
+    journal = Journal(store, run_id) if store is not None else None
+    recovered = journal.recover(seeds, config.generations) if journal is not None else None
+    done, saved = (recovered.done, recovered.state) if recovered is not None else (0, None)
+    committed = [recovered.rows] if recovered is not None and recovered.rows.num_rows else []
+    if store is not None and recovered is not None and recovered.complete:
+        store.update_status(status="complete", generations_done=done, error=None)
+        return to_frame(committed or [recovered.rows])
     checkpointed = store is not None and _neural(config)
     if checkpointed and saved is not None:
         saved.update(load_checkpoint(store.path, done, run_id))  # type: ignore[union-attr]
-    frame = frame[frame["generation"] <= done].reset_index(drop=True)
     engine = make_engine(config, run_id, saved)
-    if store is not None and done >= config.generations:
-        store.update_status(status="complete", generations_done=done, error=None)
-        return frame
     started = time.perf_counter()
     if store is not None:
         status = store.read_status()
@@ -130,73 +137,75 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
         if done == 0 and config.eval.snapshot_size:
             store.save_samples("real", engine.real_snapshot())
     snapshots = _snapshot_generations(config.generations)
-    pending: list[tuple[int, Block]] = []  # generations not yet in ``frame``
-    for t in range(done + 1, config.generations + 1):
-        want = store is not None and t in snapshots and config.eval.snapshot_size > 0
-        block, fake = engine.advance(t, snapshot=want)
-        if want and fake is not None:
-            store.save_samples(f"gen-{t:04d}", fake)  # type: ignore[union-attr]
-        if store is not None:
-            for name, array in engine.artifacts.items():
-                store.save_samples(f"{name}/gen-{t:04d}", array)
-        pending.append((t, block))
-        if store is not None:
-            frame = _extend(frame, run_id, pending)
-            pending = []
-            # metrics first, then state: a crash in between recomputes generation t exactly.
-            store.write_metrics(frame)
-            state = engine.state_arrays(t)
-            if checkpointed:  # weights as a torch checkpoint (kept per generation), the rest in state.npz
-                save_checkpoint(store.path, t, run_id, {k: v for k, v in state.items() if WEIGHT_KEY.match(k)})
-                state = {k: v for k, v in state.items() if not WEIGHT_KEY.match(k)}
-            store.save_state(state)
-            store.update_status(generations_done=t, compute_s=_spent(status, started))
-        if progress is not None:
-            progress({"run_id": run_id, "name": config.name, "generation": t, "generations": config.generations})
-    frame = _extend(frame, run_id, pending)
-    if store is not None:
+    pending = PendingRows(run_id)
+    every_s = checkpoint_every_s(config)
+    last_checkpoint = time.perf_counter()
+    stepping = False  # inside engine.advance: the engine's state may be half-way through a step
+    try:
+        for t in range(done + 1, config.generations + 1):
+            want = store is not None and t in snapshots and config.eval.snapshot_size > 0
+            stepping = True
+            block, fake = engine.advance(t, snapshot=want)
+            stepping = False
+            pending.add(t, block)
+            if store is not None:
+                if want and fake is not None:
+                    store.save_samples(f"gen-{t:04d}", fake)
+                for name, array in engine.artifacts.items():
+                    store.save_samples(f"{name}/gen-{t:04d}", array)
+                if checkpointed:  # every G^t's weights are kept (a torch checkpoint per generation)
+                    save_checkpoint(store.path, t, run_id, _weights(engine.state_arrays(t)))
+                if t < config.generations and time.perf_counter() - last_checkpoint >= every_s:
+                    committed.append(_commit(journal, pending, engine, t, checkpointed))
+                    store.update_status(generations_done=t, compute_s=_spent(status, started))
+                    last_checkpoint = time.perf_counter()
+            if progress is not None:
+                progress({"run_id": run_id, "name": config.name, "generation": t, "generations": config.generations})
+    except BaseException:
+        if journal is not None and len(pending) and not stepping:
+            with contextlib.suppress(Exception):  # keep what is whole; the original error is the one to report
+                _commit(journal, pending, engine, pending.blocks[-1][0], checkpointed)
+        raise
+    if pending:
+        committed.append(pending.take())
+    if journal is not None and store is not None:
+        import pyarrow as pa
+
+        table = pa.concat_tables(committed) if len(committed) > 1 else committed[0]
+        journal.complete(table, config.generations, _rest(engine.state_arrays(config.generations), checkpointed))
         store.update_status(status="complete", generations_done=config.generations, error=None, compute_s=_spent(status, started))
-    types = {"seed": "int64", "generation": "int64", "value": "float64"}
-    if all(str(frame[column].dtype) == kind for column, kind in types.items()):
-        return frame
-    return frame.astype(types)
+        return to_frame([table])
+    return to_frame(committed)
+
+
+def _commit(journal: Journal | None, pending: PendingRows, engine: Any, t: int, checkpointed: bool) -> Any:
+    """Commit the pending generations (through ``t``) with the engine's state; returns their rows."""
+    assert journal is not None
+    first = pending.first
+    table = pending.take()
+    journal.checkpoint(table, first, t, _rest(engine.state_arrays(t), checkpointed))
+    return table
+
+
+def _weights(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v for k, v in state.items() if WEIGHT_KEY.match(k)}
+
+
+def _rest(state: dict[str, np.ndarray], checkpointed: bool) -> dict[str, np.ndarray]:
+    """The state for ``state.npz``: without the weights when they go to torch checkpoints."""
+    return {k: v for k, v in state.items() if not WEIGHT_KEY.match(k)} if checkpointed else state
+
+
+def checkpoint_every_s(config: ExperimentConfig) -> float:
+    """Seconds between checkpoints (``store.checkpoint_every_s``; every generation that takes
+    longer is committed on its own)."""
+    store = getattr(config, "store", None)
+    return float(getattr(store, "checkpoint_every_s", DEFAULT_CHECKPOINT_EVERY_S))
 
 
 def _spent(status: dict[str, Any], started: float) -> float:
     """Seconds spent computing the run: earlier attempts' plus this one's so far."""
     return float(status.get("compute_s") or 0.0) + time.perf_counter() - started
-
-
-def _extend(frame: Any, run_id: str, blocks: list[tuple[int, Block]]) -> Any:
-    """``frame`` with the rows of ``blocks`` appended (one DataFrame built for all of them)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    if not blocks:
-        return frame
-    names: dict[str, int] = {}
-    remaps: dict[tuple[str, ...], np.ndarray] = {}
-    codes = []
-    for _, b in blocks:
-        if b.names not in remaps:
-            remaps[b.names] = np.array([names.setdefault(name, len(names)) for name in b.names], dtype=np.int32)
-        codes.append(remaps[b.names][b.code] if len(b.code) else b.code)
-    sizes = [len(b.value) for _, b in blocks]
-    n = sum(sizes)
-    # string columns through Arrow: a dictionary lookup instead of n Python strings
-    metric = pa.array(list(names), pa.string()).take(pa.array(np.concatenate(codes)))
-    run = pa.array([run_id], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
-    new = pd.DataFrame(
-        {
-            "run": run.to_pandas().array,
-            "seed": np.concatenate([b.seed for _, b in blocks]),
-            "generation": np.repeat(np.array([t for t, _ in blocks], dtype=np.int64), sizes),
-            "metric": metric.to_pandas().array,
-            "value": np.concatenate([b.value for _, b in blocks]),
-        },
-        columns=METRIC_COLUMNS,
-    )
-    return pd.concat([frame, new], ignore_index=True) if len(frame) else new
 
 
 def set_caches(config: ExperimentConfig, folder: Path) -> None:

@@ -6,14 +6,21 @@ paired lists forming one more axis, seeds = N consecutive seeds from the config'
 expanded config is validated before any run starts. Each run is an ordinary run directory named
 by its run id (a hash of its resolved config and seed), so restarting a sweep skips the
 finished runs and resumes the interrupted ones, and a changed config gets a new directory.
+
+A sweep stopped by ``SIGTERM`` (or Ctrl-C) stops its workers at once and exits with status 143
+(130): finished runs stay complete and the runs cut short resume on the next sweep. Killed by
+``SIGKILL``, its process-pool workers follow it (:func:`~.executors.die_with`).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import signal
+import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,7 @@ from autophagy.config import ExperimentConfig, apply_overrides, load_config, loa
 from autophagy.exceptions import InvalidParameterError
 from autophagy.runner.executors import BACKENDS, Executor, RunTask, open_executor, require_ray
 from autophagy.runner.shared import gather
+from autophagy.store.journal import is_complete
 from autophagy.store.rundir import RunDir
 
 
@@ -111,11 +119,35 @@ def run_sweep(
         shared = gather([r.config for r in todo], out)
         executor = open_executor(backend, workers=workers, shared=shared, emit=emit, address=address)
         try:
-            for summary in _schedule(executor, todo, str(out), retries, emit):
-                summaries[summary["run_id"]] = summary
-        finally:
-            executor.close()
+            with _exit_on_sigterm():
+                for summary in _schedule(executor, todo, str(out), retries, emit):
+                    summaries[summary["run_id"]] = summary
+        except BaseException as exc:
+            # interrupted (SIGTERM, Ctrl-C): stop the workers now rather than await their runs
+            executor.close(abort=not isinstance(exc, Exception))
+            raise
+        executor.close()
     return [summaries[run.run_id] for run in runs]
+
+
+@contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """While the sweep runs, ``SIGTERM`` raises ``SystemExit(143)`` (128 + 15, the status of a
+    process ended by it) in the main thread, so the sweep can stop its workers on the way out;
+    the previous handler is restored after. Off the main thread, where Python cannot install
+    handlers, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @dataclass(frozen=True)
@@ -146,7 +178,11 @@ def plan(configs: list[ExperimentConfig], out: str | Path) -> list[PlannedRun]:
         store = RunDir(run_dir_for(config, out))
         created = store.create_pending(config.to_dict(), run_id, version=__version__)
         status = {} if created else store.read_status()  # a run just written as pending is not complete
-        done = status.get("status") == "complete" and status.get("generations_done") == config.generations
+        done = (
+            status.get("status") == "complete"
+            and status.get("generations_done") == config.generations
+            and is_complete(store.path, config.generations)  # its rows are there, not just its status
+        )
         runs.append(PlannedRun(config, run_id, store.path, done))
     return runs
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from autophagy.exceptions import CorruptRunError, InvalidParameterError
+from autophagy.store.journal import committed_files, metric_schema, read_commit
 from autophagy.store.lock import is_locked
 from autophagy.store.rundir import SAFE_LOADER
 
@@ -20,8 +21,8 @@ from autophagy.store.rundir import SAFE_LOADER
 def find_runs(root: str | Path) -> list[Path]:
     """Run directories under ``root`` (any depth; ``root`` itself may be one), sorted.
 
-    A run directory is one holding ``run.json``; runs without ``metrics.parquet`` yet (failed
-    or still at generation 0) are included, so that their status can be reported.
+    A run directory is one holding ``run.json``; runs without committed rows yet (failed or
+    still at generation 0) are included, so that their status can be reported.
     """
     root = Path(root)
     if not root.is_dir():
@@ -44,9 +45,16 @@ def runs_table(root: str | Path) -> Any:
 
     rows = []
     for path in find_runs(root):
-        status, config = _read_run(path)
+        try:
+            status, config = _read_run(path)
+            commit = read_commit(path)
+        except CorruptRunError as exc:  # shown, not blocking the store
+            rows.append({"run_id": path.name, "status": "corrupt", "error": str(exc), "path": str(path)})
+            continue
         row = {k: status.get(k) for k in RUN_COLUMNS}
         row["status"] = effective_status(path, status.get("status"))
+        if commit is not None and row["status"] != "complete":
+            row["generations_done"] = commit.generation  # the committed generations (run.json lags behind)
         row.update(flatten(config))
         row["path"] = str(path)
         rows.append(row)
@@ -69,10 +77,12 @@ def _read_run(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     import yaml
 
     try:
-        status = json.loads((path / "run.json").read_text())
-        config = yaml.load((path / "config.yaml").read_text(), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
-    except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        status = json.loads((path / "run.json").read_bytes())
+        config = yaml.load((path / "config.yaml").read_bytes(), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise CorruptRunError(f"cannot read the run in {path}: {exc}".splitlines()[0]) from None
+    if not isinstance(status, dict) or not isinstance(config, dict):
+        raise CorruptRunError(f"cannot read the run in {path}: run.json or config.yaml is not a mapping")
     return status, config
 
 
@@ -91,8 +101,10 @@ def catalog(root: str | Path, where: str | Sequence[str] | None = None) -> Any:
 
     Columns: :data:`RUN_COLUMNS`, the flattened config keys (``loop.kind``,
     ``generator.bias``, ...), ``path``, then ``final.<metric>``: the mean over the run's
-    repeats at its last finished generation (NaN for runs without metrics). Built with DuckDB
-    over the runs' ``metrics.parquet`` files.
+    repeats at its last committed generation, over the finite values (NaN for runs without
+    metrics). Built with DuckDB over the runs' committed files (``metrics.parquet`` of finished
+    runs, the journal's parts of runs in progress); a run whose files cannot be read is listed
+    with status ``corrupt`` and its reason as ``error``.
 
     Args:
         root: A run store (any depth of run directories below it).
@@ -109,10 +121,11 @@ def catalog(root: str | Path, where: str | Sequence[str] | None = None) -> Any:
     if runs.empty:
         return runs
     conditions = [where] if isinstance(where, str) else list(where or [])
-    con = duckdb.connect()
+    files = run_files(runs)
+    con = _sandbox(duckdb.connect())
     try:
         con.register("runs", runs)
-        finals = _final_metrics(con, [str(Path(p) / "metrics.parquet") for p in runs["path"] if (Path(p) / "metrics.parquet").exists()])
+        finals = _final_metrics(con, files)
         columns = list(runs.columns) + [f"final.{m}" for m in finals]
         sql = "SELECT * FROM runs" + (" NATURAL LEFT JOIN finals" if finals else "")
         if conditions:
@@ -129,20 +142,52 @@ def catalog(root: str | Path, where: str | Sequence[str] | None = None) -> Any:
     return frame[columns]
 
 
-def _final_metrics(con: Any, files: list[str]) -> list[str]:
+def run_files(runs: Any) -> list[Path]:
+    """The files of committed rows of the runs of a :func:`runs_table` (``corrupt`` runs have
+    none); a run whose commit record names a missing or resized file is marked ``corrupt`` in
+    ``runs`` (in place), with the reason as its error."""
+    files: list[Path] = []
+    for i, path in enumerate(runs["path"]):
+        if runs.at[i, "status"] == "corrupt":
+            continue
+        try:
+            files.extend(committed_files(path))
+        except CorruptRunError as exc:
+            runs.at[i, "status"], runs.at[i, "error"] = "corrupt", str(exc)
+    return files
+
+
+def metrics_dataset(files: Sequence[str | Path]) -> Any:
+    """The rows of ``files`` as one lazily read Arrow dataset (columns of the metric schema)."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset([str(f) for f in files], schema=metric_schema(), format="parquet")
+
+
+def _sandbox(con: Any) -> Any:
+    """Forbid the connection any file access of its own (no ``COPY … TO``, ``ATTACH``,
+    ``read_csv('/etc/…')``, extension installs): it reads only what was registered with it."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _final_metrics(con: Any, files: list[Path]) -> list[str]:
     """Create the table ``finals`` (run_id, final.<metric>...) in ``con``; returns the metric names."""
     import duckdb
+    import pyarrow as pa
 
     if not files:
         return []
     try:
+        con.register("metric_rows", metrics_dataset(files))
         con.execute(
-            f"""CREATE TABLE last AS
+            """CREATE TABLE last AS
             SELECT run AS run_id, metric, avg(value) AS value
-            FROM (SELECT *, max(generation) OVER (PARTITION BY run) AS last FROM read_parquet({files!r}))
-            WHERE generation = last GROUP BY run, metric"""
+            FROM (SELECT *, max(generation) OVER (PARTITION BY run) AS last FROM metric_rows)
+            WHERE generation = last AND isfinite(value) GROUP BY run, metric"""
         )
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
         raise CorruptRunError(f"cannot read the metrics of the runs: {exc}".splitlines()[0]) from None
     metrics = [row[0] for row in con.execute("SELECT DISTINCT metric FROM last ORDER BY metric").fetchall()]
     con.execute('CREATE TABLE finals AS PIVOT last ON metric USING first(value) GROUP BY run_id')
@@ -183,33 +228,30 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _metric_files(root: str | Path) -> list[str]:
-    files = [str(p / "metrics.parquet") for p in find_runs(root) if (p / "metrics.parquet").exists()]
-    if not files:
-        raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
-    return files
-
-
 def query(root: str | Path, sql: str = "SELECT * FROM metrics") -> Any:
-    """Run ``sql`` over every run's metrics under ``root``; returns a pandas DataFrame.
+    """Run ``sql`` over every run's committed metrics under ``root``; returns a pandas DataFrame.
 
-    Two views are defined: ``metrics`` (run, seed, generation, metric, value) and ``runs``
-    (one row per run with its flattened config), so e.g.
+    Two tables are defined: ``metrics`` (run, seed, generation, metric, value: the committed
+    rows of every readable run, including runs in progress) and ``runs`` (one row per run with
+    its flattened config; unreadable runs have status ``corrupt``), so e.g.
     ``SELECT r."loop.kind", avg(value) FROM metrics m JOIN runs r ON m.run = r.run_id ...``.
+    The query is read-only: it cannot touch any file (``COPY … TO``, ``ATTACH`` are refused).
     """
     import duckdb
+    import pyarrow as pa
 
-    con = duckdb.connect()
+    runs = runs_table(root)
+    files = run_files(runs) if not runs.empty else []
+    if not files:
+        raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
+    con = _sandbox(duckdb.connect())
     try:
-        files = _metric_files(root)
-        try:
-            con.execute(f"CREATE VIEW metrics AS SELECT * FROM read_parquet({files!r})")
-        except duckdb.Error as exc:
-            raise CorruptRunError(f"cannot read the metrics under {root}: {exc}".splitlines()[0]) from None
-        runs = runs_table(root)
+        con.register("metrics", metrics_dataset(files))
         con.register("runs", runs)
         try:
             return con.execute(sql).df()
+        except (pa.ArrowException, OSError) as exc:
+            raise CorruptRunError(f"cannot read the metrics under {root}: {exc}".splitlines()[0]) from None
         except duckdb.Error as exc:
             raise InvalidParameterError(f"The query failed: {exc}".splitlines()[0]) from None
     finally:

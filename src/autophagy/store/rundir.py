@@ -9,15 +9,17 @@ Contract of a run directory ``<out>/<name>/<run_id>/``:
   last started computing it), version, git_sha, created, updated, error (the message of the
   last failure).
 - ``.lock``: held (``fcntl.flock``) by the process computing the run (:mod:`.lock`).
-- ``metrics.parquet``: columns run, seed, generation, metric, value; rewritten (temp file +
-  rename) after every generation, so it always holds whole generations.
-- ``state.npz``: the loop state after the last finished generation (pools, fitted
+- ``commit.json``, ``journal/part-*.parquet``, ``metrics.parquet``: the metric rows (columns
+  run, seed, generation, metric, value) as an append-only journal of committed parts, compacted
+  into ``metrics.parquet`` when the run completes (:mod:`.journal`); the commit record says which
+  files hold the committed rows.
+- ``state.npz``: the loop state after the last committed generation (pools, fitted
   generators), enough to resume exactly.
 - ``samples/real.npy``, ``samples/gen-NNNN.npy``: scatter snapshots of the first repeat.
 
 Any number of processes can write different run directories side by side; one run directory is
 written only by the process holding its lock (the runner takes it), and any reader sees either
-the old or the new version of each file.
+the old or the new version of each file. Only the commit record is fsynced.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import json
 import os
 import subprocess
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,24 +46,47 @@ METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` through a temp file in the same directory, then rename over it."""
+def atomic_write(path: Path, write: Callable[[Path], object], *, durable: bool = True) -> None:
+    """Write ``path`` through a temp file in the same directory, then rename over it.
+
+    A reader sees the old file or the new one, never a part. ``durable`` also fsyncs the new
+    file before the rename (what survives a power cut; a killed process needs no fsync). The
+    file gets the mode a plain ``open`` would give (0666 less the umask), not the temp file's 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())
+        finally:
+            os.close(fd)
         write(Path(tmp))
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """:func:`atomic_write` of UTF-8 text (whatever the locale's encoding)."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=durable)
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting it, then put it back
+    os.umask(mask)
+    return mask
 
 
 def initial_status(config: dict[str, Any], run_id: str, version: str, status: str) -> dict[str, Any]:
@@ -86,7 +113,8 @@ def _create_exclusive(path: Path, text: str) -> bool:
     which fails atomically when the name is taken); returns whether it was created."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         try:
             os.link(tmp, path)
@@ -95,6 +123,11 @@ def _create_exclusive(path: Path, text: str) -> bool:
         return True
     finally:
         os.unlink(tmp)
+
+
+def _results_part(config: Any) -> Any:
+    """A config without its ``store`` section (how it is written does not change a run)."""
+    return {k: v for k, v in config.items() if k != "store"} if isinstance(config, dict) else config
 
 
 def _now() -> str:
@@ -136,7 +169,7 @@ class RunDir:
         """Create the directory for ``config``, or check that it already holds that config."""
         if not self._check_config(config):
             self.path.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False), durable=False)
         if not self.read_status():
             self.write_status(initial_status(config, run_id, version, "running"))
 
@@ -165,7 +198,7 @@ class RunDir:
             existing = yaml.load(config_path.read_text(), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
         except yaml.YAMLError as exc:
             raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
-        if existing != config:
+        if _results_part(existing) != _results_part(config):
             raise RunConflictError(
                 f"{self.path} already holds a run of a different config; refusing to overwrite it "
                 "(choose another --out directory or delete that run)."
@@ -183,35 +216,10 @@ class RunDir:
             raise CorruptRunError(f"cannot read {path}: {exc}") from None
 
     def write_status(self, status: dict[str, Any]) -> None:
-        atomic_write_text(self.path / "run.json", json.dumps({**status, "updated": _now()}, indent=2))
+        atomic_write_text(self.path / "run.json", json.dumps({**status, "updated": _now()}, indent=2), durable=False)
 
     def update_status(self, **changes: Any) -> None:
         self.write_status({**self.read_status(), **changes})
-
-    # -- metrics --------------------------------------------------------------------------
-    def read_metrics(self) -> Any:
-        """The metrics table as a pandas DataFrame (empty if none yet)."""
-        import pandas as pd
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not self.metrics_path.exists():
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
-        try:
-            table = pq.read_table(self.metrics_path)
-        except (pa.ArrowException, OSError) as exc:
-            raise CorruptRunError(f"cannot read {self.metrics_path}: {exc}".splitlines()[0]) from None
-        missing = set(METRIC_COLUMNS) - set(table.column_names)
-        if missing:
-            raise CorruptRunError(f"cannot read {self.metrics_path}: missing columns {sorted(missing)}")
-        return table.to_pandas()[METRIC_COLUMNS]
-
-    def write_metrics(self, frame: Any) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame[METRIC_COLUMNS].astype(_DTYPES), preserve_index=False)
-        atomic_write(self.metrics_path, lambda tmp: pq.write_table(table, tmp))
 
     # -- loop state -----------------------------------------------------------------------
     def save_state(self, arrays: dict[str, np.ndarray]) -> None:
@@ -220,16 +228,26 @@ class RunDir:
                 # numpy's stub: a key of **arrays could be its bool keyword allow_pickle
                 np.savez(handle, **arrays)  # type: ignore[arg-type]
 
-        atomic_write(self.state_path, write)
+        atomic_write(self.state_path, write, durable=False)  # the commit record after it is fsynced
 
     def load_state(self) -> dict[str, np.ndarray] | None:
+        """The saved loop state, None if there is none.
+
+        Raises:
+            CorruptRunError: the file is damaged (one line naming it), or lacks its generation.
+        """
         if not self.state_path.exists():
             return None
         try:
             with np.load(self.state_path, allow_pickle=False) as data:
-                return {key: data[key] for key in data.files}
-        except (OSError, ValueError, EOFError) as exc:
-            raise CorruptRunError(f"cannot read {self.state_path}: {exc}") from None
+                state = {key: data[key] for key in data.files}
+            int(state["generation"])
+        except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, zlib.error) as exc:
+            raise CorruptRunError(
+                f"cannot read {self.state_path}: {type(exc).__name__}: {exc}".splitlines()[0]
+                + " (delete it to recompute the run from its start)"
+            ) from None
+        return state
 
     # -- snapshots ------------------------------------------------------------------------
     def save_samples(self, name: str, x: np.ndarray) -> None:
@@ -237,7 +255,6 @@ class RunDir:
             with open(tmp, "wb") as handle:
                 np.save(handle, x)
 
-        atomic_write(self.path / "samples" / f"{name}.npy", write)
+        atomic_write(self.path / "samples" / f"{name}.npy", write, durable=False)
 
 
-_DTYPES = {"run": "string", "seed": "int64", "generation": "int64", "metric": "string", "value": "float64"}
