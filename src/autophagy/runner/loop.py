@@ -164,7 +164,9 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     except BaseException:
         if journal is not None and len(pending) and not stepping:
             with contextlib.suppress(Exception):  # keep what is whole; the original error is the one to report
-                _commit(journal, pending, engine, pending.blocks[-1][0], checkpointed)
+                last = pending.blocks[-1][0]
+                _commit(journal, pending, engine, last, checkpointed)
+                store.update_status(generations_done=last)  # type: ignore[union-attr]
         raise
     if pending:
         committed.append(pending.take())

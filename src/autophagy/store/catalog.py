@@ -39,7 +39,9 @@ def runs_table(root: str | Path) -> Any:
 
     ``status`` is read from ``run.json`` and checked against the run's lock: a run marked
     ``running`` (or ``pending``) that no process holds is ``interrupted`` (resp. ``pending``),
-    one marked ``pending`` that a process holds is ``running``.
+    one marked ``pending`` that a process holds is ``running``. A run whose run.json,
+    config.yaml or commit record cannot be read, or whose committed files are missing, is
+    ``corrupt`` with the reason (naming the file) as its ``error``.
     """
     import pandas as pd
 
@@ -48,6 +50,7 @@ def runs_table(root: str | Path) -> Any:
         try:
             status, config = _read_run(path)
             commit = read_commit(path)
+            committed_files(path)  # every file the commit record names is there
         except CorruptRunError as exc:  # shown, not blocking the store
             rows.append({"run_id": path.name, "status": "corrupt", "error": str(exc), "path": str(path)})
             continue
@@ -76,11 +79,15 @@ def effective_status(path: Path, recorded: str | None) -> str:
 def _read_run(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     import yaml
 
+    status_path, config_path = path / "run.json", path / "config.yaml"
     try:
-        status = json.loads((path / "run.json").read_bytes())
-        config = yaml.load((path / "config.yaml").read_bytes(), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+        status = json.loads(status_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CorruptRunError(f"cannot read {status_path}: {exc}".splitlines()[0]) from None
+    try:
+        config = yaml.load(config_path.read_bytes(), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise CorruptRunError(f"cannot read the run in {path}: {exc}".splitlines()[0]) from None
+        raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
     if not isinstance(status, dict) or not isinstance(config, dict):
         raise CorruptRunError(f"cannot read the run in {path}: run.json or config.yaml is not a mapping")
     return status, config
@@ -240,22 +247,36 @@ def query(root: str | Path, sql: str = "SELECT * FROM metrics") -> Any:
     import duckdb
     import pyarrow as pa
 
-    runs = runs_table(root)
-    files = run_files(runs) if not runs.empty else []
-    if not files:
-        raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
-    con = _sandbox(duckdb.connect())
-    try:
-        con.register("metrics", metrics_dataset(files))
-        con.register("runs", runs)
+    for attempt in range(_READ_ATTEMPTS):
+        runs = runs_table(root)
+        files = run_files(runs) if not runs.empty else []
+        if not files:
+            raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
+        con = _sandbox(duckdb.connect())
         try:
-            return con.execute(sql).df()
+            con.register("metrics", metrics_dataset(files))
+            con.register("runs", runs)
+            try:
+                return con.execute(sql).df()
+            except duckdb.Error as exc:
+                if not _vanished(files):
+                    raise InvalidParameterError(f"The query failed: {exc}".splitlines()[0]) from None
         except (pa.ArrowException, OSError) as exc:
-            raise CorruptRunError(f"cannot read the metrics under {root}: {exc}".splitlines()[0]) from None
-        except duckdb.Error as exc:
-            raise InvalidParameterError(f"The query failed: {exc}".splitlines()[0]) from None
-    finally:
-        con.close()
+            if not _vanished(files) or attempt == _READ_ATTEMPTS - 1:
+                raise CorruptRunError(f"cannot read the metrics under {root}: {exc}".splitlines()[0]) from None
+        finally:
+            con.close()
+    raise CorruptRunError(f"cannot read the metrics under {root}: its runs kept changing while being read")
+
+
+#: Reads of a store whose runs are being written: a run may commit (and delete the parts a
+#: reader listed) between listing and reading; the reader then lists again.
+_READ_ATTEMPTS = 5
+
+
+def _vanished(files: Sequence[Path]) -> bool:
+    """Whether some of ``files`` no longer exist (a run committed or compacted meanwhile)."""
+    return not all(f.exists() for f in files)
 
 
 def load_metrics(root: str | Path) -> Any:

@@ -283,7 +283,7 @@ class Journal:
             rows = rows.filter(pc.less_equal(rows["generation"], done))
         if commit is not None and commit.generation == done and lost is None and not commit.complete:
             self.commit = commit
-        elif commit is None and not parts:  # a fresh run: nothing to hide or record yet
+        elif commit is None and not parts and done == 0:  # a fresh run: nothing to hide or record yet
             self.commit = Commit(0, run_id=self.run_id)
         else:
             self.commit = Commit(done, (self._write(rows, 1, done),) if done else (), run_id=self.run_id)
