@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +39,9 @@ COMMIT_NAME = "commit.json"
 METRICS_NAME = "metrics.parquet"
 PARTS_DIR = "journal"
 FORMAT = "autophagy-journal-1"
+#: Seconds a part merged into a bigger one is kept: a reader that listed it from an older commit
+#: record can still read it (and one that comes later retries with the new record).
+OBSOLETE_GRACE_S = 10.0
 METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
 
 
@@ -233,6 +238,8 @@ class Journal:
     def __init__(self, store: RunDir, run_id: str) -> None:
         self.store, self.run_id = store, run_id
         self.commit: Commit | None = None
+        self._tables: list[Any] = []  # the rows of the newest committed parts, kept for merging
+        self._obsolete: deque[tuple[float, str]] = deque()  # (when, file) of parts merged away
 
     @property
     def path(self) -> Path:
@@ -299,19 +306,23 @@ class Journal:
         return [Part(METRICS_NAME, 1, last, -1, path.stat().st_size)]
 
     def _uncommitted(self, first: int, last: int, seeds: Sequence[int]) -> Any:
-        """The part of generations first..last a crash left uncommitted, if whole; else None."""
-        path = self.path / PARTS_DIR / _part_name(first, last)
-        if not path.is_file():
-            return None
-        try:
-            table = read_part(path)
-        except CorruptRunError:
-            return None
-        generation = table.column("generation").to_numpy()
-        shifted = generation - (first - 1)
-        if covered_prefix(table.column("seed").to_numpy(), shifted, seeds, last - first + 1) < last - first + 1:
-            return None
-        return table
+        """The rows of generations first..last from a whole part a crash left uncommitted (it may
+        be a merged part starting earlier); None if there is none."""
+        import pyarrow.compute as pc
+
+        for path in sorted((self.path / PARTS_DIR).glob(f"part-*-{last:08d}.parquet")):
+            try:
+                start = int(path.name.split("-")[1])
+                table = read_part(path) if start <= first else None
+            except (CorruptRunError, ValueError, IndexError):
+                continue
+            if table is None:
+                continue
+            table = table.filter(pc.greater_equal(table["generation"], first))
+            shifted = table.column("generation").to_numpy() - (first - 1)
+            if covered_prefix(table.column("seed").to_numpy(), shifted, seeds, last - first + 1) == last - first + 1:
+                return table
+        return None
 
     def _write(self, table: Any, first: int, last: int) -> Part:
         name = f"{PARTS_DIR}/{_part_name(first, last)}"
@@ -321,14 +332,36 @@ class Journal:
     # -- writing --------------------------------------------------------------------------
     def checkpoint(self, table: Any, first: int, last: int, state: dict[str, np.ndarray]) -> None:
         """Commit generations first..last: their rows (``table``) as a part, then ``state`` (the
-        loop state after ``last``), then the commit record."""
+        loop state after ``last``), then the commit record.
+
+        Parts are merged like a binary counter: while the newest committed part holds no more
+        rows than the new one, the two become one part. A run keeps O(log checkpoints) parts
+        (the commit record stays small) and writes each row O(log checkpoints) times, so the
+        cost of a long run is linear in its generations up to that logarithm.
+        """
+        import pyarrow as pa
+
         previous = self.commit or Commit(0, run_id=self.run_id)
         if previous.generation != first - 1:
             raise RuntimeError(f"checkpoint of generations {first}..{last} after generation {previous.generation}")
+        parts = list(previous.parts)
+        tables = self._tables[-len(parts) :] if parts else []
+        tables = [None] * (len(parts) - len(tables)) + tables
+        obsolete = []
+        while parts and parts[-1].file != METRICS_NAME and 0 <= parts[-1].rows <= table.num_rows:
+            old, old_table = parts.pop(), tables.pop()
+            table = pa.concat_tables([old_table if old_table is not None else read_part(self.path / old.file), table])
+            first = old.first
+            obsolete.append(old)
         part = self._write(table, first, last)
         self.store.save_state(state)
-        self.commit = Commit(last, (*previous.parts, part), run_id=self.run_id)
+        self.commit = Commit(last, (*parts, part), run_id=self.run_id)
         write_commit(self.path, self.commit)
+        self._tables = [*tables, table]
+        now = time.monotonic()
+        self._obsolete.extend((now, old.file) for old in obsolete)
+        while self._obsolete and now - self._obsolete[0][0] >= OBSOLETE_GRACE_S:
+            (self.path / self._obsolete.popleft()[1]).unlink(missing_ok=True)
 
     def complete(self, table: Any, generations: int, state: dict[str, np.ndarray]) -> None:
         """Compact every row of the run (``table``: generations 1..``generations``) into
