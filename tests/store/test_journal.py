@@ -91,7 +91,7 @@ def test_a_killed_run_whose_journal_lost_a_part_recomputes_from_its_last_consist
     assert commit is not None and commit.generation == 7 and not commit.complete
     # seven checkpoints merged like a binary counter: 7 = 4 + 2 + 1 generations
     assert [(p.first, p.last) for p in commit.parts] == [(1, 4), (5, 6), (7, 7)]
-    assert sorted(p.name for p in (folder / "journal").iterdir()) == [Path(p.file).name for p in commit.parts]
+    assert {Path(p.file).name for p in commit.parts} <= {p.name for p in (folder / "journal").iterdir()}
     (folder / commit.parts[1].file).unlink()  # generations 5 and 6
     with pytest.warns(RecoveryWarning, match="recomputing from generation 0"):
         resumed = autophagy.run(config(), out=tmp_path)
