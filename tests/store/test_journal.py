@@ -295,3 +295,20 @@ def test_a_concurrent_reader_only_ever_sees_whole_committed_generations(tmp_path
         proc.wait(timeout=120)
     assert proc.returncode == 0
     assert len(seen) >= 2, f"the reader saw too few states of the run: {sorted(seen)}"
+
+
+def test_a_sweep_recomputes_a_run_whose_rows_were_lost_instead_of_counting_it_complete(tmp_path, capsys):
+    spec = tmp_path / "sweep.json"
+    spec.write_text(json.dumps(config(generations=5, sweep={"grid": {"generator.bias": [1.0, 0.8]}, "seeds": 3})))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "runs"), "--backend", "local"]) == 0
+    before = autophagy.load_metrics(tmp_path / "runs")
+    victim = sorted((tmp_path / "runs" / "journal").iterdir())[2]
+    (victim / "metrics.parquet").unlink()
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecoveryWarning)
+        assert main(["sweep", str(spec), "--out", str(tmp_path / "runs"), "--backend", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "6 of 6 runs complete" in out
+    pd.testing.assert_frame_equal(autophagy.load_metrics(tmp_path / "runs"), before)
+    assert json.loads((victim / "run.json").read_text())["attempts"] == 2  # computed again, not skipped

@@ -44,6 +44,12 @@ from autophagy.exceptions import CorruptRunError, RunConflictError
 METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
 #: PyYAML's safe loader, in C where libyaml is present (a sweep re-reads thousands of configs).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def config_yaml(config: dict[str, Any]) -> str:
+    """A resolved config as the text of ``config.yaml`` (keys in config order)."""
+    return yaml.dump(config, Dumper=SAFE_DUMPER, sort_keys=False)
 
 
 def atomic_write(path: Path, write: Callable[[Path], object], *, durable: bool = True) -> None:
@@ -169,7 +175,7 @@ class RunDir:
         """Create the directory for ``config``, or check that it already holds that config."""
         if not self._check_config(config):
             self.path.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False), durable=False)
+            atomic_write_text(self.path / "config.yaml", config_yaml(config), durable=False)
         if not self.read_status():
             self.write_status(initial_status(config, run_id, version, "running"))
 
@@ -184,7 +190,7 @@ class RunDir:
         """
         if not self._check_config(config):
             self.path.mkdir(parents=True, exist_ok=True)
-            if not _create_exclusive(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False)):
+            if not _create_exclusive(self.path / "config.yaml", config_yaml(config)):
                 self._check_config(config)  # another process created it first
         status = initial_status(config, run_id, version, "pending")
         return _create_exclusive(self.path / "run.json", json.dumps({**status, "updated": _now()}, indent=2))
