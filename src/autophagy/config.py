@@ -10,19 +10,20 @@ the data against what a generator needs, which metrics apply).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsAny
+from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, SerializeAsAny, model_validator
 
-from autophagy._validation import Model, check, validate
+from autophagy._validation import MAX_INT, Model, apply_overrides, check, load_yaml, short, validate
 from autophagy.capabilities import CAPABILITIES, missing
 from autophagy.core.generator import GeneratorConfig
+from autophagy.core.memory import Estimate, check_memory, estimate, resolve_limit, train_sizes
 from autophagy.exceptions import AutophagyError, InvalidParameterError
 from autophagy.loops.policy import LoopConfig
 from autophagy.metrics.evaluate import (
@@ -37,17 +38,7 @@ from autophagy.metrics.evaluate import (
 )
 from autophagy.registry import build_generator, build_source, entries, get, is_import_path
 
-DEFAULT_METRICS = [
-    "frechet",
-    "sliced_wasserstein",
-    "mmd",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "loglik_real",
-    "cov_trace",
-]
+DEFAULT_METRICS = ["frechet", "sliced_wasserstein", "mmd", "precision", "recall", "density", "coverage", "loglik_real", "cov_trace"]
 
 
 #: The default metrics of regression data (rows [x, y] labelled by a linear truth).
@@ -81,11 +72,31 @@ class SweepConfig(Model):
     zip: dict[str, list[Any]] = Field(default_factory=dict)
     seeds: PositiveInt = 1
 
+    @model_validator(mode="after")
+    def _axes(self) -> SweepConfig:
+        if both := sorted(set(self.grid) & set(self.zip)):
+            raise InvalidParameterError(f"The 'sweep.zip' parameter must vary keys sweep.grid does not. Got {short(both[0])} in both instead.")
+        runs = math.prod(len(v) for v in self.grid.values()) * min((len(v) for v in self.zip.values()), default=1) * self.seeds
+        check(runs <= 100_000, "sweep", "a grid of at most 100,000 runs (grid × zip × seeds)", f"{runs:,} runs")
+        return self
+
+
+class StoreConfig(Model):
+    """How a run is written to its run directory; no effect on its results (not part of the run id)."""
+
+    checkpoint_every_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=86400.0,
+        description="seconds between checkpoints (rows + state committed; a crash loses at most this much work); "
+        "a generation that takes longer is committed on its own; 0 commits every generation",
+    )
+
 
 class ExperimentConfig(Model):
     """One self-consuming loop experiment (see the module docstring for the keys)."""
 
-    name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=255)  # a directory name
     seed: NonNegativeInt = 0
     generations: PositiveInt = 10
     repeats: PositiveInt = 1
@@ -112,20 +123,37 @@ class ExperimentConfig(Model):
         "(registry group 'stage'; see autophagy.loops.stages)",
     )
     sweep: SweepConfig | None = None
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+    @model_validator(mode="after")
+    def _distinct_metrics_and_seeds(self) -> ExperimentConfig:
+        twice = [n for i, n in enumerate(self.metrics or []) if n in (self.metrics or [])[:i]]
+        if twice:
+            raise InvalidParameterError(f"The 'metrics' parameter must name each metric once. Got {short(self.metrics)} instead ({twice[0]!r} twice).")
+        sweep = self.sweep.seeds - 1 if self.sweep is not None else 0
+        check(
+            self.seed + self.repeats + sweep <= MAX_INT, "seed",
+            f"an int >= 0 with seed + repeats{' + sweep.seeds' if sweep else ''} <= 2**63 - 1 (repeat r uses seed + r, an int64)",
+            self.seed,
+        )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved config as plain data (every default filled in; an empty ``mitigation`` and
-        an unset ``sweep`` are left out, so configs from before they existed keep their run ids)."""
+        """The resolved config as plain data (every default filled in; an empty ``mitigation``, an
+        unset ``sweep`` and a default ``store`` are left out, so configs from before they existed
+        keep their run ids)."""
         out = self.model_dump(mode="json")
         if out.get("sweep") is None:
             out.pop("sweep", None)
         if not out.get("mitigation"):
             out.pop("mitigation", None)
+        if out.get("store") == StoreConfig().model_dump(mode="json"):
+            out.pop("store", None)
         return out
 
     def run_id(self) -> str:
-        """Stable id of this resolved config (sweep section excluded): 12 hex digits."""
-        payload = {k: v for k, v in self.to_dict().items() if k != "sweep"}
+        """Stable id of this resolved config (``sweep`` and ``store`` excluded): 12 hex digits."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("sweep", "store")}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -137,49 +165,18 @@ EXACT_PAIRS = {"gaussian": "gaussian", "linear": "linear_ridge"}
 LABELLERS = frozenset({"linear_ridge", "kernel_ridge"})
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidParameterError(f"Config file {str(path)!r} does not exist.")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InvalidParameterError(f"Config file {str(path)!r} is not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(raw, dict):
-        raise InvalidParameterError(f"Config file {str(path)!r} must hold a mapping of keys to values.")
-    return raw
-
-
-def apply_overrides(raw: Mapping[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
-    """Apply ``key=value`` overrides (dotted keys; values parsed as YAML scalars/lists)."""
-    out = copy.deepcopy(dict(raw))
-    items = overrides.items() if isinstance(overrides, dict) else (_split(o) for o in overrides)
-    for key, value in items:
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise InvalidParameterError(f"Cannot set '{key}': '{part}' is not a group of keys.")
-            node = child
-        node[parts[-1]] = value
-    return out
-
-
-def _split(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise InvalidParameterError(f"An override must look like key=value. Got {text!r} instead.")
-    key, value = text.split("=", 1)
-    return key.strip(), yaml.safe_load(value) if value.strip() else None
-
-
 def load_config(
-    source: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: list[str] | dict[str, Any] | None = None
+    source: str | Path | Mapping[str, Any] | ExperimentConfig,
+    overrides: list[str] | dict[str, Any] | None = None,
+    *,
+    max_memory: int | float | str | None = None,
 ) -> ExperimentConfig:
-    """Build a validated config from a YAML path, a dict or a config (plus overrides)."""
+    """Build a validated config from a YAML path, a dict or a config (plus overrides).
+
+    A config whose estimated peak memory (:func:`memory_estimate`) exceeds ``max_memory`` (bytes
+    or a size such as ``"8G"``; unset: see :func:`autophagy.core.memory.resolve_limit`) is
+    refused before anything is allocated. A config given without overrides is returned as is.
+    """
     if isinstance(source, ExperimentConfig):
         if not overrides:
             return source
@@ -191,7 +188,7 @@ def load_config(
             source.pop("engine", None)
     raw = load_yaml(source) if isinstance(source, (str, Path)) else source
     if not isinstance(raw, Mapping):
-        raise InvalidParameterError(f"The 'config' parameter must be a mapping, a YAML path or an ExperimentConfig. Got {raw!r} instead.")
+        raise InvalidParameterError(f"The 'config' parameter must be a mapping, a YAML path or an ExperimentConfig. Got {short(raw)} instead.")
     raw = apply_overrides(raw, overrides or [])
     groups: dict[str, Any] = {}
     for group in GROUPS:
@@ -201,9 +198,14 @@ def load_config(
         groups[group] = _component(group, body, group)
     stages = raw.get("mitigation") or []
     if not isinstance(stages, list):
-        raise InvalidParameterError(f"The 'mitigation' parameter must be a list of stages {{kind: ...}}. Got {stages!r} instead.")
+        raise InvalidParameterError(f"The 'mitigation' parameter must be a list of stages {{kind: ...}}. Got {short(stages)} instead.")
     resolved_stages = [_component("stage", body, f"mitigation.{i}") for i, body in enumerate(stages)]
     config = validate(ExperimentConfig, {**raw, **groups, "mitigation": resolved_stages})
+    limit, named = resolve_limit(max_memory)
+    found = memory_estimate(config)  # before anything is built: a source may hold d² floats
+    if found is None:  # the width of a sample is known to the source only (files, text): built now
+        found = memory_estimate(config, width=build_source(config).dim)
+    check_memory(found, config, limit, named)  # type: ignore[arg-type]
     if config.metrics is None:
         names = list(default_metrics(build_source(config)))
         if names == IMAGE_METRICS and getattr(config.generator, "conditional", False):
@@ -219,12 +221,21 @@ def load_config(
     return config
 
 
+def memory_estimate(config: ExperimentConfig, width: int | None = None) -> Estimate | None:
+    """The run's estimated peak memory in bytes (see :mod:`autophagy.core.memory`); None when
+    the width of a sample is known only to the built source and ``width`` is not given."""
+    engine = config.engine or ("sampled" if exact_unavailable(config) else "exact")
+    return estimate(config, engine, width)
+
+
 def _component(group: str, body: Any, key: str) -> Any:
     """The config section ``body`` at ``key`` validated by the model of the registry entry its
     ``kind`` names in ``group``."""
     if not isinstance(body, Mapping):
-        raise InvalidParameterError(f"The '{key}' parameter must be a mapping with a 'kind' key. Got {body!r} instead.")
-    entry = get(group, body.get("kind"), key=f"{key}.kind")
+        raise InvalidParameterError(f"The '{key}' parameter must be a mapping with a 'kind' key. Got {short(body)} instead.")
+    kind = body.get("kind")
+    check(kind is None or (isinstance(kind, str) and len(kind) <= 200), f"{key}.kind", "a registered name or an import path 'package.module:Name'", kind)
+    entry = get(group, kind, key=f"{key}.kind")
     return validate(entry.config, body, prefix=key)  # type: ignore[arg-type]
 
 
@@ -233,7 +244,7 @@ LINKED_KEYS = {"generator.bias": "generator.guidance", "generator.guidance": "ge
 
 
 def _unlink(resolved: dict[str, Any], overrides: list[str] | dict[str, Any]) -> None:
-    keys = overrides.keys() if isinstance(overrides, dict) else [_split(o)[0] for o in overrides]
+    keys = overrides.keys() if isinstance(overrides, dict) else [o.split("=", 1)[0].strip() for o in overrides]
     for key in keys:
         partner = LINKED_KEYS.get(key)
         if partner is not None:
@@ -277,7 +288,7 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
         return f"a subset of a pool or of the original data (loop.kind {config.loop.kind!r}) has no exact law"
     if config.data.kind == "gaussian":
         dim = config.data.dim  # type: ignore[attr-defined]
-        if min(config.loop.train_sizes(config.generations)) < dim + 1:
+        if train_sizes(config.loop, config.generations).smallest < dim + 1:
             return "generator.shrinkage is used below dim + 1 training samples"
     return None
 
@@ -325,20 +336,21 @@ def _cross_check(config: ExperimentConfig) -> None:
             )
         if name in NEEDS_MIXTURE_TRUTH:
             check(truth is not None, "metrics", f"free of {name!r} unless the true distribution is known", name)
-    sizes = config.loop.train_sizes(config.generations)
-    smallest = min(sizes)
+    sizes = train_sizes(config.loop, config.generations)
+    smallest = sizes.smallest
     if gen.kind == "gaussian" and not getattr(gen, "shrinkage", False):
         check(
             smallest >= d + 1,
             "loop",
             f"a mix with at least dim + 1 = {d + 1} training samples per generation for a "
             "full-covariance Gaussian (or set generator.shrinkage: true)",
-            f"{smallest} samples at generation {sizes.index(smallest) + 1}",
+            f"{smallest} samples at generation {sizes.smallest_at}",
         )
     if gen.kind == "gmm":
         k = build_generator(config, source).n_components
         check(smallest >= k, "generator.n_components", f"<= the smallest training set ({smallest})", k)
     check(smallest >= 2, "loop", "a mix with at least 2 training samples per generation", smallest)
+    check(max(sizes.largest, sizes.pool) <= MAX_INT, "loop", "a mix whose pool stays below 2**63 samples", f"{max(sizes.largest, sizes.pool):,} samples")
     _check_capabilities(config, source)
     check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
 
@@ -357,7 +369,7 @@ def _check_capabilities(config: ExperimentConfig, source: Any) -> None:
         except Exception as exc:
             keys = {k: v for k, v in gen.model_dump().items() if k not in ("kind", "bias")}
             raise InvalidParameterError(
-                f"The 'generator' parameter must be keys {gen.kind!r} accepts. Got {keys!r} instead "
+                f"The 'generator' parameter must be keys {gen.kind!r} accepts. Got {short(keys)} instead "
                 f"({type(exc).__name__}: {str(exc)[:200]})."
             ) from None
     provides = entry.provides

@@ -157,3 +157,88 @@ def test_admissible_bad_input_exits_2_naming_the_key(args, message, capsys):
     assert main(["admissible", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def _one_line_exit_2(capsys, args, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("generations=abc", "The 'generations' parameter must be a valid integer (a whole number). Got 'abc' instead."),
+        ("=3", "An override must look like key=value with a dotted key such as generator.bias. Got the key '' instead."),
+        ("foo", "An override must look like key=value. Got 'foo' instead."),
+        ("data.dim=[1,", "The override 'data.dim=[1,' is not valid YAML"),
+        ("loop..n_real=3", "Got the key 'loop..n_real' instead."),
+        ("generations=true", "The 'generations' parameter must be a whole number, not true or false."),
+        ("generator.bias=.nan", "The 'generator.bias' parameter must be a finite number (not NaN or infinite)."),
+    ],
+)
+def test_bad_set_values_exit_2_in_one_line(tmp_path, config_file, capsys, override, message):
+    out = tmp_path / "runs"
+    _one_line_exit_2(capsys, ["run", str(config_file), "--out", str(out), "--set", override], message)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_out_pointing_at_a_file_exits_2(tmp_path, config_file, capsys, command):
+    afile = tmp_path / "afile"
+    afile.write_text("not a directory")
+    message = "The '--out' parameter must be a directory (or a path where one can be made)."
+    _one_line_exit_2(capsys, [command, str(config_file), "--out", str(afile)], message)
+    _one_line_exit_2(capsys, [command, str(config_file), "--out", str(afile / "below")], "which is inside")
+    assert afile.read_text() == "not a directory"
+
+
+def test_a_config_too_big_for_the_machine_exits_2_before_anything(tmp_path, capsys):
+    path = tmp_path / "big.yaml"
+    path.write_text("data: {kind: gaussian, dim: 100000}\ngenerator: {kind: gaussian}\nloop: {kind: fresh, n_real: 200000}\n")
+    out = tmp_path / "runs"
+    err = _one_line_exit_2(capsys, ["run", str(path), "--out", str(out)], "(data.dim = 100000: covariance matrices of 100000² floats per repeat)")
+    assert "lower data.dim or pass --max-memory" in err
+    assert not out.exists()
+
+
+def test_max_memory_refuses_run_and_sweep_and_dry_run_prints_the_estimate(tmp_path, config_file, capsys):
+    out = tmp_path / "runs"
+    _one_line_exit_2(capsys, ["run", str(config_file), "--out", str(out), "--max-memory", "10K"], "more than the --max-memory of 10 KiB")
+    _one_line_exit_2(capsys, ["sweep", str(config_file), "--out", str(out), "--max-memory", "10K"], "more than the --max-memory of 10 KiB")
+    _one_line_exit_2(capsys, ["run", str(config_file), "--max-memory", "lots"], "The '--max-memory' parameter must be a memory size such as 8G")
+    assert not out.exists()
+    assert main(["run", str(config_file), "--dry-run", "--max-memory", "1G"]) == 0
+    text = capsys.readouterr().out
+    assert yaml.safe_load(text)["generations"] == 4  # the estimate is a YAML comment
+    assert text.splitlines()[-1].startswith("# peak memory estimate: about ")
+    assert main(["sweep", str(config_file), "--dry-run"]) == 0
+    assert "peak memory estimate: about " in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_a_billion_generations_dry_run_is_quick(config_file, capsys):
+    import time
+
+    started = time.perf_counter()
+    _one_line_exit_2(capsys, ["run", str(config_file), "--dry-run", "--set", "generations=1000000000"], "(generations = 1000000000: a metrics table")
+    assert main(["run", str(config_file), "--dry-run", "--set", "generations=1000000000", "--max-memory", "100P"]) == 0
+    assert "TiB" in capsys.readouterr().out.splitlines()[-1]
+    assert time.perf_counter() - started < 10.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"name: a\nname: b\n", "gives the key 'name' twice (lines 1 and 2)"),
+        (b"name: caf\xe9\n", "is not UTF-8 text"),
+        (b"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+         b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nname: *e\n", "alias bomb"),
+    ],
+)
+def test_hostile_files_exit_2_in_one_line(tmp_path, capsys, text, message):
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(text)
+    err = _one_line_exit_2(capsys, ["run", str(path)], message)
+    assert "hostile.yaml" in err and len(err) < 400

@@ -10,7 +10,7 @@ import yaml
 from scipy import stats
 
 import autophagy
-from autophagy.exceptions import CorruptRunError, InvalidParameterError
+from autophagy.exceptions import InvalidParameterError
 from autophagy.report import build_report, collect, summarise
 
 METRICS = ("frechet", "train_size", "mmd")  # deliberately out of display order

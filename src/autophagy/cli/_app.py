@@ -11,6 +11,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-consumi
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set generator.bias=0.7")]
 OutOption = Annotated[Path, typer.Option("--out", help="Root directory of the run store.")]
+MaxMemoryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-memory",
+        help="Refuse a config whose estimated peak memory is above this (e.g. 8G, 512M, or bytes; "
+        "default: $AUTOPHAGY_MAX_MEMORY, else the memory available now).",
+    ),
+]
 FormatOption = Annotated[str, typer.Option("--format", help="table | json | csv")]
 
 
@@ -60,3 +68,27 @@ def _at_least_one(value: int | None, option: str) -> None:
     from autophagy._validation import check
 
     check(value is None or value >= 1, option, "an int >= 1", value)
+
+
+def _check_out(out: Path, option: str = "--out") -> None:
+    """``out`` must be a directory or a path where one can be made: no part of it an existing file."""
+    from autophagy._validation import short
+    from autophagy.exceptions import InvalidParameterError
+
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is" if path == out else f"is inside {short(str(path))}, which is"
+                raise InvalidParameterError(
+                    f"The '{option}' parameter must be a directory (or a path where one can be made). "
+                    f"Got {short(str(out))} instead, which {what} an existing file."
+                )
+            return
+
+
+def _memory_estimate(config: Any) -> Any:
+    """The config's peak-memory estimate (:class:`autophagy.core.memory.Estimate`, bytes)."""
+    from autophagy.config import memory_estimate
+    from autophagy.registry import build_source
+
+    return memory_estimate(config) or memory_estimate(config, width=build_source(config).dim)

@@ -10,11 +10,14 @@ import typer
 
 from autophagy.cli._app import (
     FormatOption,
+    MaxMemoryOption,
     OutOption,
     SetOption,
     _at_least_one,
     _check_format,
+    _check_out,
     _console,
+    _memory_estimate,
     _print_frame,
     _progress,
     app,
@@ -26,16 +29,23 @@ def run(
     config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
     set_: SetOption = None,
     out: OutOption = Path("runs"),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and exit.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and its memory estimate, and exit.")] = False,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Run (or resume) one experiment and print where its results are."""
     from autophagy.config import dump_yaml, load_config
+    from autophagy.core.memory import memory_budget
     from autophagy.runner.loop import run as run_experiment
 
-    resolved = load_config(config, set_ or [])
+    with memory_budget(max_memory):
+        resolved = load_config(config, set_ or [])
     if dry_run:
+        from autophagy.core.memory import describe
+
         typer.echo(dump_yaml(resolved), nl=False)
+        typer.echo(f"# {describe(_memory_estimate(resolved))}")
         return
+    _check_out(out)
     with _progress() as bar:
         task = bar.add_task(f"{resolved.name} generations", total=resolved.generations)
         result = run_experiment(resolved, out=out, progress=lambda e: bar.update(task, completed=e["generation"]))
@@ -117,9 +127,11 @@ def sweep(
     address: AddressOption = None,
     retries: RetriesOption = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the expanded runs and exit.")] = False,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Run a grid of configs × seeds on a process pool or a Ray cluster (rerun to resume)."""
     from autophagy._validation import check
+    from autophagy.core.memory import memory_budget
     from autophagy.runner.executors import BACKENDS, require_ray
     from autophagy.runner.sweep import expand
 
@@ -129,10 +141,18 @@ def sweep(
     check(address is None or backend == "ray", "--address", "given only with --backend ray", address)
     if backend == "ray":
         require_ray()
-    configs = expand(config, set_ or [])
+    if not dry_run:
+        _check_out(out)
+    with memory_budget(max_memory):  # every expanded config is checked against it
+        configs = expand(config, set_ or [])
     if dry_run:
+        from autophagy.core.memory import describe
+
         for c in configs:
             typer.echo(f"{c.run_id()}  seed={c.seed}")
+        found = {c.run_id(): _memory_estimate(c) for c in configs}
+        largest = max(found, key=lambda run_id: found[run_id].total)
+        typer.echo(f"# the largest run, {largest}: {describe(found[largest])}")
         return
     code = _print_summary(_sweep(configs, out, workers, backend, address, retries))
     typer.echo(f"results in {out}; state: autophagy status {out}; report: autophagy report {out}")
@@ -155,7 +175,7 @@ def status(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt:
     from rich.markup import escape
     from rich.table import Table
 
-    states = ("complete", "running", "pending", "interrupted", "failed")
+    states = ("complete", "running", "pending", "interrupted", "failed", "corrupt")
     table = Table("experiment", "runs", *states, "generations done", title=f"runs under {escape(str(directory))}")
     for name, part in frame.groupby("name", sort=True):
         counts = part["status"].value_counts()
@@ -164,6 +184,8 @@ def status(directory: Annotated[Path, typer.Argument(help="A run store.")], fmt:
     _console().print(table)
     for row in frame[frame["status"] == "failed"].itertuples():
         typer.echo(f"  FAILED {row.run_id} ({row.name}, {row.attempts} attempt(s)): {row.error}")
+    for row in frame[frame["status"] == "corrupt"].itertuples():
+        typer.echo(f"  CORRUPT {row.run_id}: {row.error}")
     unfinished = int((frame["status"] != "complete").sum())
     if unfinished:
         typer.echo(f"{unfinished} of {len(frame)} runs not complete; rerun the same sweep command to finish them")
@@ -227,6 +249,7 @@ def demo(
 
     _at_least_one(repeats, "--repeats")
     _at_least_one(workers, "--workers")
+    _check_out(out)
     seeds = repeats if repeats is not None else 5 if family is None else 1
     configs = demo_configs(seeds, family)
     what = "3 loops x 2 biases x 2 datasets" if family is None else f"{family}: 2 loops x 2 biases"

@@ -9,13 +9,31 @@ what λ means for it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 import numpy as np
 from pydantic import Field
 
 from autophagy._validation import Model
 from autophagy.exceptions import DegenerateFitError, InvalidParameterError, NotFittedError
+
+
+class ModelMemory(NamedTuple):
+    """What one generator takes in memory, in bytes (see :meth:`GeneratorConfig.memory_estimate`).
+
+    Attributes:
+        kept: one fitted model, kept from one generation to the next.
+        work: the peak of one fit or one sampling, beyond the model and its training set.
+        key: the config key that drives the size (None: the loop's training-set size).
+        what: the model in words, e.g. "covariance matrices of 300² floats".
+        runtime: libraries the family loads (e.g. PyTorch), counted once.
+    """
+
+    kept: int
+    work: int
+    key: str | None = None
+    what: str = "a model the size of its training set"
+    runtime: int = 0
 
 
 class GeneratorConfig(Model):
@@ -27,6 +45,14 @@ class GeneratorConfig(Model):
     def check_runtime(self) -> None:
         """Raise when this process cannot run the generator (a missing extra, an absent device);
         called when an experiment's config is loaded, before anything else is checked."""
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """Bytes one model of this family takes when fitted on ``n_train`` rows of ``width``
+        floats, for the memory estimate of a config (:mod:`autophagy.core.memory`). This default,
+        for a family that says nothing: a model the size of its training set, as much again to
+        fit it."""
+        size = 8 * n_train * width
+        return ModelMemory(size, size)
 
 
 @runtime_checkable

@@ -17,7 +17,9 @@ from typing import Any, Literal
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from autophagy._validation import check
+from autophagy.core.generator import ModelMemory
 from autophagy.images.guidance import bias_for, guidance_for
+from autophagy.images.vae import network_memory
 from autophagy.neural.config import NeuralConfig
 from autophagy.registry import lazy, register
 
@@ -51,6 +53,9 @@ class DDPMConfig(NeuralConfig):
     steps: PositiveInt = 3000
     width: PositiveInt = 128
     lr: PositiveFloat = 1e-3
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        return network_memory(self, width)
 
     @model_validator(mode="before")
     @classmethod

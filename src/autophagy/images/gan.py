@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
+from autophagy.core.generator import ModelMemory
+from autophagy.images.vae import network_memory
 from autophagy.neural.config import NeuralConfig
 from autophagy.registry import lazy, register
 
@@ -35,6 +37,9 @@ class GANConfig(NeuralConfig):
     w_avg_beta: float = Field(default=0.995, gt=0.0, lt=1.0)
     steps: PositiveInt = 3000
     lr: PositiveFloat = 1e-3  # with R1 (γ = 1) on 8×8 digits: clearer digits than 2e-4 in 3000 steps
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        return network_memory(self, width)
 
 
 register("generator", "gan", "GAN with a mapping network (PyTorch, extra 'neural'); λ truncates latents toward their mean", GANConfig, provides={"state"})(lazy("autophagy.images.gan_model:build"))

@@ -54,6 +54,11 @@ class DigitsDataConfig(Model):
     noise: float = Field(default=0.1, ge=0.0, description="label noise σ0 >= 0")
     target: Literal["label"] = "label"
 
+    def sample_width(self) -> int | None:
+        """Floats per row: 65 (8×8 pixels and the label) for the bundled digits; a file's width is
+        known once it is read (None; see :mod:`autophagy.core.memory`)."""
+        return 65 if self.path is None else None
+
 
 class ImageSource:
     """Rows [x, y]: x uniform over a fixed pool of images, y = label(x) + σ0 ε.

@@ -23,7 +23,13 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import Field, PositiveFloat, PositiveInt
 
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
+from autophagy.core.generator import (
+    GeneratorConfig,
+    ModelMemory,
+    check_bias,
+    check_fitted,
+    check_training_data,
+)
 from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import register
 from autophagy.regression.ridge import label_noise
@@ -47,6 +53,12 @@ class KernelRidgeConfig(GeneratorConfig):
     degree: PositiveInt = Field(default=3, description="poly kernel degree, an integer >= 1")
     coef0: float = Field(default=1.0, ge=0.0, description="poly kernel constant c0 >= 0")
     noise: float | None = Field(default=None, ge=0.0, description="label noise σ of synthetic labels")
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """Bytes of one model (its training inputs and dual coefficients) and of one fit (the
+        n × n kernel matrix and its solve)."""
+        kept = 8 * n_train * (width + 1)
+        return ModelMemory(kept, 8 * 3 * n_train**2, None, f"kernel matrices of {n_train:,}² floats")
 
 
 def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, gamma: float, degree: int, coef0: float) -> np.ndarray:

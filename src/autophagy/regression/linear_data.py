@@ -52,6 +52,14 @@ class LinearDataConfig(Model):
     noise: float = Field(default=0.1, ge=0.0, description="label noise σ0 >= 0")
     w0_seed: NonNegativeInt = 0
 
+    def sample_width(self) -> int:
+        """Floats per row [x, y]: dim + 1 (see :mod:`autophagy.core.memory`)."""
+        return self.dim + 1
+
+    def source_bytes(self) -> int:
+        """Bytes the built source holds at its peak (Σ, its factor and w0: about 3 d² floats)."""
+        return 8 * (3 * self.dim**2 + 2 * self.dim)
+
 
 @dataclass(frozen=True)
 class LinearTruth:

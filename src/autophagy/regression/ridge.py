@@ -17,7 +17,13 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import Field
 
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
+from autophagy.core.generator import (
+    GeneratorConfig,
+    ModelMemory,
+    check_bias,
+    check_fitted,
+    check_training_data,
+)
 from autophagy.exceptions import InvalidParameterError
 from autophagy.registry import register
 
@@ -33,6 +39,10 @@ class LinearRidgeConfig(GeneratorConfig):
     kind: Literal["linear_ridge"] = "linear_ridge"
     alpha: float = Field(default=0.0, ge=0.0, description="ridge parameter α >= 0")
     noise: float | None = Field(default=None, ge=0.0, description="label noise σ of synthetic labels")
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """Bytes of one model (the coefficients) and of one fit (a Gram matrix and its solve)."""
+        return ModelMemory(8 * width, 8 * (3 * width**2 + 2 * n_train * width), "data.dim", f"Gram matrices of {width}² floats")
 
 
 def ridge_solve(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:

@@ -19,8 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autophagy.exceptions import CorruptRunError, InvalidParameterError
-from autophagy.store.catalog import find_runs, flatten
+from autophagy.exceptions import InvalidParameterError
+from autophagy.report.reading import (  # the readers, re-exported: collect is where users look
+    _EMPTY_DTYPES,
+    UNREADABLE,
+    RunRecord,
+    read_metrics,
+    read_run,
+    readable_runs,
+)
+from autophagy.store.catalog import find_runs
 
 #: Flattened config keys that only pick seeds, so never tell settings apart.
 REPEAT_KEYS: frozenset[str] = frozenset({"seed", "repeats"})
@@ -34,42 +42,7 @@ BOOKKEEPING: tuple[str, ...] = (
     "degenerate",
 )
 
-_KEY_COLUMNS = ("run", "seed", "generation", "metric")
-_METRIC_COLUMNS = (*_KEY_COLUMNS, "value")
 
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run directory as read back.
-
-    Attributes:
-        path: The run directory.
-        run_id: ``run.json``'s run_id (the directory name if absent).
-        name: The experiment name (``run.json``, else ``config.yaml``, else the parent folder).
-        status: ``running``, ``complete``, ``failed`` (or whatever ``run.json`` says).
-        error: The error text of a failed run, else None.
-        generations: Generations asked for, if known.
-        generations_done: Generations finished, if known.
-        config: The resolved config (nested), ``{}`` when ``config.yaml`` is absent.
-        flat: ``config`` flattened to dotted keys (``"generator.bias"``).
-        files: The files of its committed metric rows (:func:`readable_runs` fills them in).
-    """
-
-    path: Path
-    run_id: str
-    name: str
-    status: str
-    error: str | None
-    generations: int | None
-    generations_done: int | None
-    config: dict[str, Any]
-    flat: dict[str, Any]
-    files: tuple[Path, ...] = ()
-
-    @property
-    def metrics_path(self) -> Path:
-        """Where this run's metrics table lives once the run is complete."""
-        return self.path / "metrics.parquet"
 
 
 @dataclass(frozen=True)
@@ -105,99 +78,6 @@ class Experiment:
     varying: tuple[str, ...]
     settings: tuple[Setting, ...]
     metrics: Any
-
-
-def read_run(path: str | Path) -> RunRecord:
-    """Read ``run.json`` and ``config.yaml`` of one run directory.
-
-    Raises:
-        CorruptRunError: If either file exists but cannot be parsed (the message names it).
-    """
-    import yaml
-
-    path = Path(path)
-    status_path, config_path = path / "run.json", path / "config.yaml"
-    try:
-        status = json.loads(status_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptRunError(f"cannot read {status_path}: {exc}".splitlines()[0]) from None
-    config: Any = {}
-    if config_path.exists():
-        try:
-            config = yaml.safe_load(config_path.read_text()) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise CorruptRunError(f"cannot read {config_path}: {exc}".splitlines()[0]) from None
-    if not isinstance(status, dict) or not isinstance(config, dict):
-        bad = status_path if not isinstance(status, dict) else config_path
-        raise CorruptRunError(f"cannot read {bad}: expected a mapping at the top level")
-    name = status.get("name") or config.get("name") or path.parent.name
-    return RunRecord(
-        path=path,
-        run_id=str(status.get("run_id") or path.name),
-        name=str(name),
-        status=str(status.get("status") or "unknown"),
-        error=None if status.get("error") is None else str(status["error"]),
-        generations=_int_or_none(status.get("generations", config.get("generations"))),
-        generations_done=_int_or_none(status.get("generations_done")),
-        config=config,
-        flat=flatten(config),
-    )
-
-
-def read_metrics(files: Sequence[str | Path]) -> Any:
-    """Read many ``metrics.parquet`` files at once with DuckDB.
-
-    Args:
-        files: Paths of metrics tables.
-
-    Returns:
-        A pandas DataFrame with columns run, seed, generation, metric, value, file (the path
-        of the table each row came from, as given in ``files``).
-
-    Raises:
-        CorruptRunError: If a file cannot be read or lacks a column; names the first such file.
-    """
-    import duckdb
-    import pandas as pd
-
-    names = [str(f) for f in files]
-    if not names:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_DTYPES.items()})
-    con = duckdb.connect()
-    try:
-        frame = con.execute(
-            "SELECT run::VARCHAR AS run, seed::BIGINT AS seed, generation::BIGINT AS generation, "
-            "metric::VARCHAR AS metric, value::DOUBLE AS value, filename AS file "
-            "FROM read_parquet($files, filename = true, union_by_name = true)",
-            {"files": names},
-        ).df()
-    except duckdb.Error as exc:
-        _raise_for_bad_file(names, exc)
-    finally:
-        con.close()
-    incomplete = frame[frame[list(_KEY_COLUMNS)].isna().any(axis=1)]
-    if len(incomplete):  # union_by_name fills a column missing from one file with NULLs
-        _raise_for_bad_file(sorted(set(incomplete["file"])), None)
-    return frame
-
-
-def _raise_for_bad_file(files: Sequence[str], exc: Exception | None) -> Any:
-    """Find which of ``files`` DuckDB choked on and raise a CorruptRunError naming it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    for file in files:
-        try:
-            schema = pq.read_schema(file)
-            pq.read_table(file, columns=list(_METRIC_COLUMNS))
-        except (pa.ArrowException, OSError, KeyError) as err:
-            raise CorruptRunError(f"cannot read {file}: {err}".splitlines()[0]) from None
-        missing = [c for c in _METRIC_COLUMNS if c not in schema.names]
-        if missing:
-            raise CorruptRunError(f"cannot read {file}: missing columns {missing}")
-    if exc is None:
-        raise CorruptRunError(f"cannot read {files[0]}: a key column holds nulls")
-    raise CorruptRunError(f"cannot read {', '.join(files)}: {exc}".splitlines()[0]) from None
 
 
 def varying_keys(flats: Sequence[dict[str, Any]]) -> list[str]:
@@ -298,53 +178,6 @@ def collect(root: str | Path) -> list[Experiment]:
     return group_experiments(runs, metrics)
 
 
-#: The experiment name given to runs whose run.json or config.yaml cannot be read.
-UNREADABLE = "unreadable-runs"
-
-
-def readable_runs(paths: Iterable[Path]) -> list[RunRecord]:
-    """Each run directory's record with the files of its committed rows.
-
-    A run that cannot be read back is kept with status ``corrupt`` and the reason (naming the
-    file) as its error, and contributes no rows: shown, skipped, never blocking the others. One
-    whose run.json or config.yaml is unreadable goes to the experiment :data:`UNREADABLE`.
-    """
-    from dataclasses import replace
-
-    from autophagy.store.journal import committed_files
-
-    runs = []
-    for path in paths:
-        try:
-            run = read_run(path)
-        except CorruptRunError as exc:
-            runs.append(RunRecord(path, path.name, UNREADABLE, "corrupt", str(exc), None, None, {}, {}))
-            continue
-        try:
-            files = committed_files(path)
-            for file in files:
-                _check_file(file)
-        except CorruptRunError as exc:
-            runs.append(replace(run, status="corrupt", error=str(exc)))
-            continue
-        runs.append(replace(run, files=tuple(files)))
-    return runs
-
-
-def _check_file(file: Path) -> None:
-    """Raise CorruptRunError naming ``file`` unless its footer reads and it has the metric columns."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(file)
-    except (pa.ArrowException, OSError) as exc:
-        raise CorruptRunError(f"cannot read {file}: {exc}".splitlines()[0]) from None
-    missing = [c for c in _METRIC_COLUMNS if c not in schema.names]
-    if missing:
-        raise CorruptRunError(f"cannot read {file}: missing columns {missing}")
-
-
 def metric_order(names: Iterable[str]) -> list[str]:
     """Registered metrics in registry order, then others alphabetically, bookkeeping last.
 
@@ -424,13 +257,6 @@ def summarise(df: Any, level: float = 0.95) -> Any:
     return out[columns].reset_index(drop=True)
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _hashable(value: Any) -> Any:
     """Config values as dict keys (lists/dicts become JSON text)."""
     if isinstance(value, (list, dict)):
@@ -451,11 +277,21 @@ def _sort_key(values: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
     return tuple(out)
 
 
-_EMPTY_DTYPES = {
-    "run": object,
-    "seed": "int64",
-    "generation": "int64",
-    "metric": object,
-    "value": "float64",
-    "file": object,
-}
+__all__ = [
+    "BOOKKEEPING",
+    "REPEAT_KEYS",
+    "UNREADABLE",
+    "Experiment",
+    "RunRecord",
+    "Setting",
+    "collect",
+    "format_value",
+    "group_experiments",
+    "metric_order",
+    "read_metrics",
+    "read_run",
+    "readable_runs",
+    "setting_label",
+    "summarise",
+    "varying_keys",
+]

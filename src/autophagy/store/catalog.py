@@ -45,7 +45,7 @@ def runs_table(root: str | Path) -> Any:
     """
     import pandas as pd
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in find_runs(root):
         try:
             status, config = _read_run(path)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import PositiveInt
 
+from autophagy.core.generator import ModelMemory
 from autophagy.registry import register
 from autophagy.text.decoding import DecodingConfig
 
@@ -36,6 +37,12 @@ class NGramConfig(DecodingConfig):
     order: PositiveInt = 3
     discount: Literal["modified_kn", "kn"] = "modified_kn"
     beam_size: PositiveInt = 4
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """Bytes of one model (sorted n-gram counts of every order, a few int64 per token) and of
+        counting them (as much again), for ``n_train`` sequences of ``width`` tokens."""
+        counts = 8 * 3 * self.order * n_train * width
+        return ModelMemory(counts, counts, None, f"n-gram counts of {n_train:,} sequences × {width} tokens")
 
 
 @register(

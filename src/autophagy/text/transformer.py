@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from autophagy._validation import check
+from autophagy.core.generator import ModelMemory
 from autophagy.exceptions import MissingExtraError
 from autophagy.neural.config import NeuralConfig
 from autophagy.registry import lazy, register
@@ -108,6 +109,19 @@ class TransformerConfig(NeuralConfig, DecodingConfig):
         allowed = "false for a language model (text has no class labels)"
         check(not self.conditional, "generator.conditional", allowed, self.conditional)
         return self
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """A rough estimate in bytes for sequences of ``width`` tokens: the body's 12·n_layer·n_embd²
+        float32 weights (a checkpoint's: its weight files) with gradients and AdamW's moments,
+        a minibatch of activations, and PyTorch itself; the vocabulary's share is left out."""
+        from pathlib import Path
+
+        weights = 12 * self.n_layer * self.n_embd**2
+        if self.pretrained is not None and Path(self.pretrained).is_dir():
+            files = [f for f in Path(self.pretrained).iterdir() if f.suffix in (".safetensors", ".bin", ".pt")]
+            weights = max(weights, sum(f.stat().st_size for f in files) // 4)
+        activations = 4 * 16 * self.batch_size * width * self.n_embd * self.n_layer
+        return ModelMemory(4 * weights, 16 * weights + activations, "generator.n_embd", f"a transformer of about {weights:,} weights", 512 * 2**20)
 
 
 @register(

@@ -12,7 +12,13 @@ from typing import Literal, Self
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
+from autophagy.core.generator import (
+    GeneratorConfig,
+    ModelMemory,
+    check_bias,
+    check_fitted,
+    check_training_data,
+)
 from autophagy.core.source import DataSource, Mixture
 from autophagy.exceptions import DegenerateFitError, StatisticalWarning
 from autophagy.registry import register
@@ -31,6 +37,15 @@ class GMMGeneratorConfig(GeneratorConfig):
     n_init: PositiveInt = 1
     reg_covar: float = Field(default=1e-6, ge=0.0)
     init_params: Literal["kmeans", "k-means++", "random", "random_from_data"] = "kmeans"
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """Bytes of one model (k means and covariances with their precision factors) and of one
+        EM fit (responsibilities and log-densities of every row for every component); ``auto``
+        is counted as 50 components at most."""
+        k = self.n_components if isinstance(self.n_components, int) else min(n_train, 50)
+        per = {"full": 2 * width**2, "tied": 2 * width**2 // k + 1, "diag": 2 * width, "spherical": 2}[self.covariance_type]
+        kept = 8 * k * (per + width + 1)
+        return ModelMemory(kept, 2 * kept + 8 * 4 * n_train * k, "generator.n_components", f"{k} mixture components of {width}-d")
 
 
 def _full_covariances(covariances: np.ndarray, covariance_type: str, k: int, d: int) -> np.ndarray:

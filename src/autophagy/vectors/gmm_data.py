@@ -42,6 +42,11 @@ class GMMDataConfig(Model):
     def components(self) -> int:
         return self.grid_size**2 if self.layout == "grid" else self.n_components
 
+    def source_bytes(self) -> int:
+        """Bytes the built source holds at its peak (k means, k covariances and their factors:
+        about 3 k d² floats); see :mod:`autophagy.core.memory`."""
+        return 8 * self.components * (3 * self.dim**2 + 2 * self.dim)
+
 
 class MixtureSource:
     """Real data from a known Gaussian mixture."""

@@ -12,7 +12,13 @@ from typing import Literal, Self
 import numpy as np
 from pydantic import PositiveFloat
 
-from autophagy.core.generator import GeneratorConfig, check_bias, check_fitted, check_training_data
+from autophagy.core.generator import (
+    GeneratorConfig,
+    ModelMemory,
+    check_bias,
+    check_fitted,
+    check_training_data,
+)
 from autophagy.registry import register
 
 
@@ -21,6 +27,11 @@ class KDEGeneratorConfig(GeneratorConfig):
 
     kind: Literal["kde"] = "kde"
     bandwidth: PositiveFloat | Literal["scott", "silverman"] = "scott"
+
+    def memory_estimate(self, width: int, n_train: int) -> ModelMemory:
+        """Bytes of one model (its training set) and of sampling or scoring (a tree over a copy)."""
+        data = 8 * n_train * width
+        return ModelMemory(data, 3 * data, None, f"a copy of its training set ({n_train:,} × {width} floats)")
 
 
 class KDEGenerator:
