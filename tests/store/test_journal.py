@@ -312,3 +312,13 @@ def test_a_sweep_recomputes_a_run_whose_rows_were_lost_instead_of_counting_it_co
     assert "6 of 6 runs complete" in out
     pd.testing.assert_frame_equal(autophagy.load_metrics(tmp_path / "runs"), before)
     assert json.loads((victim / "run.json").read_text())["attempts"] == 2  # computed again, not skipped
+
+
+def test_out_pointing_at_a_file_is_refused_before_any_work(tmp_path):
+    afile = tmp_path / "results.txt"
+    afile.write_text("mine")
+    with pytest.raises(InvalidParameterError, match=r"The 'out' parameter must be a directory .* an existing file"):
+        autophagy.run(config(), out=afile)
+    with pytest.raises(InvalidParameterError, match=r"The 'run_dir' parameter must be a directory .* an existing file"):
+        autophagy.run(config(), run_dir=afile / "run")
+    assert afile.read_text() == "mine"

@@ -72,18 +72,9 @@ def _at_least_one(value: int | None, option: str) -> None:
 
 def _check_out(out: Path, option: str = "--out") -> None:
     """``out`` must be a directory or a path where one can be made: no part of it an existing file."""
-    from autophagy._validation import short
-    from autophagy.exceptions import InvalidParameterError
+    from autophagy.store.rundir import check_directory
 
-    for path in (out, *out.parents):
-        if path.exists():
-            if not path.is_dir():
-                what = "is" if path == out else f"is inside {short(str(path))}, which is"
-                raise InvalidParameterError(
-                    f"The '{option}' parameter must be a directory (or a path where one can be made). "
-                    f"Got {short(str(out))} instead, which {what} an existing file."
-                )
-            return
+    check_directory(out, option)
 
 
 def _memory_estimate(config: Any) -> Any:

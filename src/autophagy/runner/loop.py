@@ -33,7 +33,7 @@ from autophagy.runner.rows import PendingRows, to_frame
 from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
 from autophagy.store.journal import Journal
 from autophagy.store.lock import RunLock
-from autophagy.store.rundir import RunDir
+from autophagy.store.rundir import RunDir, check_directory
 
 Progress = Callable[[dict[str, Any]], None]
 #: Seconds between checkpoints when ``store.checkpoint_every_s`` is not given.
@@ -94,6 +94,10 @@ def run(
         raise InvalidParameterError(
             "The 'sweep' parameter is only for 'autophagy sweep'. Got a sweep section in a config given to run."
         )
+    if run_dir is not None:
+        check_directory(run_dir, "run_dir")
+    elif out is not None:
+        check_directory(out, "out")
     limit_threads()
     run_id = config.run_id()
     if run_dir is None:

@@ -136,6 +136,24 @@ def _results_part(config: Any) -> Any:
     return {k: v for k, v in config.items() if k != "store"} if isinstance(config, dict) else config
 
 
+def check_directory(out: str | Path, option: str) -> None:
+    """Refuse ``out`` unless it is a directory or a path where one can be made (no part of it an
+    existing file), in one sentence naming ``option``."""
+    from autophagy._validation import short
+    from autophagy.exceptions import InvalidParameterError
+
+    out = Path(out)
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is" if path == out else f"is inside {short(str(path))}, which is"
+                raise InvalidParameterError(
+                    f"The '{option}' parameter must be a directory (or a path where one can be made). "
+                    f"Got {short(str(out))} instead, which {what} an existing file."
+                )
+            return
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
