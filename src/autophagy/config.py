@@ -1,8 +1,8 @@
 """Experiment configs: YAML or dict -> validated, frozen, fully resolved model.
 
 Top-level keys (the public contract): ``name``, ``seed``, ``generations``, ``repeats``,
-``data``, ``generator``, ``loop``, ``metrics``, ``eval`` and, for ``autophagy sweep``,
-``sweep``. ``data``, ``generator`` and ``loop`` are resolved by their ``kind`` through the
+``data``, ``generator``, ``loop``, ``metrics``, ``eval``, ``mitigation``, ``store`` (how the
+run is written; not part of the run id) and, for ``autophagy sweep``, ``sweep``. ``data``, ``generator`` and ``loop`` are resolved by their ``kind`` through the
 registry, so each kind has its own keys and unknown keys are errors. Everything is checked
 before any work starts, including what depends on several groups at once (the dimension of
 the data against what a generator needs, which metrics apply).
