@@ -8,6 +8,7 @@ n_synthetic samples split over the earlier generators (earlier ones take the rem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -37,13 +38,21 @@ class Composition(Generic[G]):
 
     def provenance(self) -> dict[str, float]:
         """The provenance rows of :func:`autophagy.loops.policy.provenance`, from group sizes."""
-        n = sum(self.origin.values())
-        return {
-            "train_size": float(n),
-            "frac_real_fixed": self.origin.get(FIXED, 0) / n,
-            "frac_real_fresh": self.origin.get(FRESH, 0) / n,
-            "frac_synthetic": sum(size for code, size in self.origin.items() if code > 0) / n,
-        }
+        return dict(_provenance(tuple(self.origin.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _provenance(origin: tuple[tuple[int, int], ...]) -> dict[str, float]:
+    """:meth:`Composition.provenance` of the ``origin`` items (a loop repeats its mix every
+    generation, so this is computed once per mix; callers copy the cached dict)."""
+    sizes = dict(origin)
+    n = sum(sizes.values())
+    return {
+        "train_size": float(n),
+        "frac_real_fixed": sizes.get(FIXED, 0) / n,
+        "frac_real_fresh": sizes.get(FRESH, 0) / n,
+        "frac_synthetic": sum(size for code, size in origin if code > 0) / n,
+    }
 
 
 def compose(

@@ -17,6 +17,8 @@ leading batch axis R (one slice per repeat).
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from typing import cast
 
@@ -67,24 +69,91 @@ def psd_factor(cov: np.ndarray) -> np.ndarray:
         return vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]
 
 
+#: Up to this d, Bartlett's normals are placed by one scatter through a precomputed flat index
+#: (~2x faster than a slice copy per row at d = 10); above it, row by row (the scatter's cost
+#: grows faster: ~1.3x slower at d = 100 and d = 300).
+_SCATTER_MAX_D = 32
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(d: int, extra: bool) -> tuple[np.ndarray, slice]:
+    """Where Bartlett's draws go in a flattened row-major (d, k) matrix, k = d (+ 1 with ``extra``).
+
+    Returns:
+        The flat positions of the normals, shape (d(d-1)/2,) or, with ``extra``, (d + d(d-1)/2,):
+        the last column first (``extra``), then the strict lower triangle row by row (the order
+        of ``np.tril_indices``), read-only (cached); the slice of the diagonal.
+    """
+    k = d + extra
+    rows, cols = np.tril_indices(d, -1)
+    positions = rows * k + cols
+    if extra:
+        positions = np.concatenate([np.arange(d) * k + d, positions])
+    positions.setflags(write=False)
+    return positions, slice(0, (d - 1) * (k + 1) + 1, k + 1)
+
+
+def _degrees(df: int, d: int, repeats: int) -> np.ndarray:
+    """df - i for i = 0..d-1, for every repeat, flat: shape (R·d,) (read-only when cached).
+
+    ``chisquare`` of a contiguous array of degrees draws the same values in the same order as
+    ``chisquare(df - i, size=(R, d))``, ~10 % faster (no broadcasting iterator). Small ones are
+    cached; a large one costs little next to its draws.
+    """
+    if repeats * d <= 1 << 16:
+        return _small_degrees(df, d, repeats)
+    return np.tile(df - np.arange(d, dtype=np.float64), repeats)
+
+
+@functools.lru_cache(maxsize=16)
+def _small_degrees(df: int, d: int, repeats: int) -> np.ndarray:
+    degrees = np.tile(df - np.arange(d, dtype=np.float64), repeats)
+    degrees.setflags(write=False)
+    return degrees
+
+
+def _fill(df: int, d: int, normals: np.ndarray, rng: np.random.Generator, extra: bool) -> np.ndarray:
+    """Bartlett's A, or [A | z] with ``extra``, from given normals and fresh χ² draws.
+
+    Args:
+        df: degrees of freedom (>= d).
+        d: dimension.
+        normals: shape (R, d(d-1)/2): the strict lower triangle row by row; with ``extra``,
+            shape (R, d + d(d-1)/2): z (the last column), then the triangle.
+        rng: the stream the χ² values are drawn from.
+        extra: whether ``normals`` starts with a last column z.
+
+    Returns:
+        A new array of shape (R, d, d), or (R, d, d + 1) with ``extra``.
+    """
+    repeats, k = normals.shape[0], d + extra
+    positions, diagonal = _layout(d, extra)
+    a = np.zeros((repeats, d * k))
+    if d <= _SCATTER_MAX_D:
+        a[:, positions] = normals
+    else:
+        square = a.reshape(repeats, d, k)
+        start = d if extra else 0
+        if extra:
+            square[:, :, d] = normals[:, :d]
+        for i in range(1, d):
+            square[:, i, :i] = normals[:, start : start + i]
+            start += i
+    chi2 = rng.chisquare(_degrees(df, d, repeats)).reshape(repeats, d)  # A_ii² ~ χ²_{df - i}
+    a[:, diagonal] = np.sqrt(chi2, out=chi2)
+    return a.reshape(repeats, d, k)
+
+
 def _bartlett(df: int, d: int, normals: np.ndarray, rng: np.random.Generator, extra: np.ndarray | None = None) -> np.ndarray:
     """Bartlett's lower-triangular A (R, d, d) from R·d(d-1)/2 given normals and fresh χ² draws.
 
     The normals fill the strict lower triangle row by row (the order of ``np.tril_indices``).
     With ``extra`` (R, d), returns [A | extra] of shape (R, d, d + 1) instead, so that one matrix
-    product F [A | z] gives both F A and F z.
+    product F [A | z] gives both F A and F z. A new array every call (callers may overwrite it).
     """
-    repeats = normals.shape[0]
-    a = np.zeros((repeats, d, d if extra is None else d + 1))
-    start = 0
-    for i in range(1, d):  # one slice copy per row: ~2x faster than a fancy-indexed scatter at d = 300
-        a[:, i, :i] = normals[:, start : start + i]
-        start += i
-    steps = np.arange(d)
-    a[:, steps, steps] = np.sqrt(rng.chisquare(df - steps, size=(repeats, d)))
-    if extra is not None:
-        a[:, :, d] = extra
-    return a
+    if extra is None:
+        return _fill(df, d, normals, rng, extra=False)
+    return _fill(df, d, np.concatenate([extra, normals], axis=1), rng, extra=True)
 
 
 def wishart_factor(df: int, factor: np.ndarray, rng: np.random.Generator, repeats: int) -> np.ndarray:
@@ -131,11 +200,11 @@ def draw(n: int, mean: np.ndarray, factor: np.ndarray, rng: np.random.Generator,
     d = factor.shape[-1]
     df = n - 1
     if df >= d:  # one normal draw for the mean and Bartlett's off-diagonal, one product F [A | z]
-        z = rng.standard_normal((repeats, d + d * (d - 1) // 2))
-        both = factor @ _bartlett(df, d, z[:, d:], rng, extra=z[:, :d])
-        return Stats(n, mean + both[:, :, d] / np.sqrt(n), factor=both[:, :, :d])
+        z = rng.standard_normal((repeats, d + d * (d - 1) // 2))  # z (R, d), then A's strict lower
+        both = factor @ _fill(df, d, z, rng, extra=True)  # (R, d, d + 1)
+        return Stats(n, mean + both[:, :, d] / math.sqrt(n), factor=both[:, :, :d])
     z = rng.standard_normal((repeats, d))
-    shift = (factor @ z[:, :, None])[..., 0] / np.sqrt(n)
+    shift = (factor @ z[:, :, None])[..., 0] / math.sqrt(n)
     return Stats(n, mean + shift, scatter=_outer(wishart_factor(df, factor, rng, repeats)))
 
 

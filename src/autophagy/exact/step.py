@@ -15,6 +15,7 @@ the sampled engine.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,6 +46,18 @@ class FittedGaussians:
     @functools.cached_property
     def cov(self) -> np.ndarray:
         return _outer(self.factor)
+
+    def sampling_factor(self, bias: float) -> np.ndarray:
+        """√λ F, a factor of λ Σ_t (what G^t samples from), shape (R, d, d); ``factor`` itself for
+        λ = 1. Kept (for the last λ asked) until the next generation is composed: the metrics of
+        generation t and the synthetic draws of generation t + 1 both need it."""
+        if bias == 1.0:
+            return self.factor
+        cached = self.__dict__.get("_sampling")
+        if cached is None or cached[0] != bias:
+            cached = (bias, math.sqrt(bias) * self.factor)
+            self.__dict__["_sampling"] = cached  # frozen: the cache bypasses __setattr__
+        return cached[1]
 
 
 @dataclass(frozen=True)
@@ -91,19 +104,20 @@ def exact_step(
         The new state (its last generator is G^t) and the provenance rows of D^t.
     """
     t = state.generation + 1
-    scale = 1.0 if bias == 1.0 else np.sqrt(bias)
     mix = compose(
         loop,
         state,
         real=lambda n, role: draw(n, mean, factor, draw_stream(role), repeats),
-        synthetic=lambda n, g, rng: draw(n, g.mean, g.factor if scale == 1.0 else scale * g.factor, rng, repeats),
+        synthetic=lambda n, g, rng: draw(n, g.mean, g.sampling_factor(bias), rng, repeats),
         draw_stream=draw_stream,
     )
     fixed, parts, origin, plan = mix.fixed, mix.parts, mix.origin, mix.plan
+    for g in state.generators:  # drawn from: their scaled factors are no longer needed
+        g.__dict__.pop("_sampling", None)
     train = merge(parts)
     ddof = 0 if estimator == "mle" else 1
     if train.factor is not None:  # one group: Bartlett's factor of the scatter comes free
-        fitted = FittedGaussians(t, train.mean, train.factor / np.sqrt(train.n - ddof))
+        fitted = FittedGaussians(t, train.mean, train.factor / math.sqrt(train.n - ddof))
     else:
         mu, cov = fit(train, estimator)
         fitted = FittedGaussians(t, mu, psd_factor(cov))

@@ -24,6 +24,7 @@ from autophagy._validation import Model, check
 from autophagy.core.generator import Generator
 from autophagy.core.source import DataSource
 from autophagy.loops.pool import FIXED, FRESH, TrainingPool
+from autophagy.loops.pool import provenance as pool_provenance
 from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
 
 Draw = Callable[[str], np.random.Generator]
@@ -241,16 +242,20 @@ class TrainingSet:
 def synthesize(
     n: int, generators: Sequence[Generator], ids: Sequence[int], rng: np.random.Generator, bias: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` samples split evenly over ``generators`` (earlier ones take the remainder)."""
-    sizes = [len(part) for part in np.array_split(np.arange(n), len(generators))]
+    """Draw ``n`` samples split evenly over ``generators`` (earlier ones take the remainder), in
+    order from the one stream ``rng``; returns the samples (n, d) and their origins (n,) int64."""
+    if len(generators) == 1:  # one generator: its draw is the whole batch
+        return np.asarray(generators[0].sample(n, rng=rng, bias=bias)), np.full(n, ids[0], dtype=np.int64)
+    each, extra = divmod(n, len(generators))  # the sizes of np.array_split
+    sizes = [each + 1 if i < extra else each for i in range(len(generators))]
     xs = [g.sample(size, rng=rng, bias=bias) for g, size in zip(generators, sizes, strict=True) if size]
-    origins = [np.full(size, k) for k, size in zip(ids, sizes, strict=True) if size]
+    origins = [np.full(size, k, dtype=np.int64) for k, size in zip(ids, sizes, strict=True) if size]
     return np.concatenate(xs), np.concatenate(origins)
 
 
 def provenance(origin: np.ndarray) -> dict[str, float]:
     """Bookkeeping rows: training-set size and the fraction of each provenance."""
-    return TrainingPool.of(np.empty((len(origin), 0)), origin).provenance()
+    return pool_provenance(origin)
 
 
 def step(
@@ -297,7 +302,7 @@ def step(
     info: dict[str, float] = {}
     if plan.n_synthetic and t > 1:
         x_s, o_s = synthesize(plan.n_synthetic, state.generators, state.generator_ids, draw("synthetic"), bias)
-        synthetic = TrainingPool.of(x_s, o_s)
+        synthetic = TrainingPool(x_s, o_s, np.zeros(len(x_s), dtype=np.int64))  # lineage 0
         if stages:
             batch = SyntheticBatch(synthetic, state.generators, state.generator_ids, source, t, bias)
             batch = apply_stages(stages, batch, draw("curate"))
@@ -308,16 +313,14 @@ def step(
     pool = data if plan.accumulate else None
     if plan.subsample is not None and len(data) > plan.subsample:
         data = data.take(np.sort(draw("subsample").choice(len(data), size=plan.subsample, replace=False)))
-    new_state = replace(state, generation=t, fixed=fixed, pool=pool)
-    return new_state, TrainingSet(data.x, data.origin, {**data.provenance(), **info})
+    new_state = LoopState(t, fixed, pool, state.generators, state.generator_ids)
+    return new_state, TrainingSet(data.x, data.origin, {**data.provenance(), **info} if info else data.provenance())
 
 
 def with_generator(config: LoopConfig, state: LoopState, generator: Generator) -> LoopState:
     """Append the generator fitted at ``state.generation`` (keep all only for ``synthetic_from: all``)."""
     if config.synthetic_from == "all":
-        return replace(
-            state,
-            generators=(*state.generators, generator),
-            generator_ids=(*state.generator_ids, state.generation),
+        return LoopState(
+            state.generation, state.fixed, state.pool, (*state.generators, generator), (*state.generator_ids, state.generation)
         )
-    return replace(state, generators=(generator,), generator_ids=(state.generation,))
+    return LoopState(state.generation, state.fixed, state.pool, (generator,), (state.generation,))

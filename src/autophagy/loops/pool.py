@@ -40,15 +40,15 @@ class TrainingPool:
     def of(cls, x: np.ndarray, origin: int | np.ndarray, lineage: int | np.ndarray = 0) -> TrainingPool:
         """A pool of ``x`` (n, d) with one ``origin``/``lineage`` for all rows, or per-row arrays."""
         n = len(x)
-        return cls(x, np.broadcast_to(np.asarray(origin, dtype=np.int64), (n,)).copy(), np.broadcast_to(np.asarray(lineage, dtype=np.int64), (n,)).copy())
+        return cls(x, _column(origin, n), _column(lineage, n))
 
     @classmethod
     def concat(cls, parts: Sequence[TrainingPool]) -> TrainingPool:
         """The rows of ``parts`` in order (at least one part), copied."""
         return cls(
             np.concatenate([p.x for p in parts]),
-            np.concatenate([p.origin for p in parts]).astype(np.int64),
-            np.concatenate([p.lineage for p in parts]).astype(np.int64),
+            np.concatenate([p.origin for p in parts]).astype(np.int64, copy=False),
+            np.concatenate([p.lineage for p in parts]).astype(np.int64, copy=False),
         )
 
     def __len__(self) -> int:
@@ -72,10 +72,25 @@ class TrainingPool:
 
     def provenance(self) -> dict[str, float]:
         """Bookkeeping rows: training-set size and the fraction of each provenance."""
-        n = len(self.origin)
-        return {
-            "train_size": float(n),
-            "frac_real_fixed": float(np.mean(self.origin == FIXED)) if n else 0.0,
-            "frac_real_fresh": float(np.mean(self.origin == FRESH)) if n else 0.0,
-            "frac_synthetic": float(np.mean(self.origin > 0)) if n else 0.0,
-        }
+        return provenance(self.origin)
+
+
+def provenance(origin: np.ndarray) -> dict[str, float]:
+    """Training-set size and the fraction of each provenance of the rows ``origin`` (n,)."""
+    n = len(origin)
+    if not n:
+        return {"train_size": 0.0, "frac_real_fixed": 0.0, "frac_real_fresh": 0.0, "frac_synthetic": 0.0}
+    # count / n is np.mean of the boolean mask exactly (its sum is an integer, exact in float64)
+    return {
+        "train_size": float(n),
+        "frac_real_fixed": np.count_nonzero(origin == FIXED) / n,
+        "frac_real_fresh": np.count_nonzero(origin == FRESH) / n,
+        "frac_synthetic": np.count_nonzero(origin > 0) / n,
+    }
+
+
+def _column(value: int | np.ndarray, n: int) -> np.ndarray:
+    """``value`` as an int64 column of ``n`` rows (a new array)."""
+    if isinstance(value, int | np.integer):
+        return np.full(n, value, dtype=np.int64)
+    return np.broadcast_to(np.asarray(value, dtype=np.int64), (n,)).copy()

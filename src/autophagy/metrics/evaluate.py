@@ -9,7 +9,6 @@ work (precision/recall/density/coverage) share it through ``ctx.cache``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,9 +62,18 @@ class EvalConfig(Model):
     repetition_n: PositiveInt = 4
 
 
-@dataclass
+#: Generated samples, or a function drawing them on first use (see :class:`EvalContext`).
+Samples = np.ndarray | Callable[[], np.ndarray]
+#: A random stream, or a function making it on first use.
+Stream = np.random.Generator | Callable[[], np.random.Generator]
+
+
 class EvalContext:
     """Everything a metric may look at for one generation.
+
+    ``fake`` and ``rng`` may be given as functions that make them: they are then made on first
+    use, once, so a generation whose metrics never read them draws no evaluation samples and
+    makes no metric stream (the values are the same: each comes from its own stream).
 
     Attributes:
         real: held-out real samples, shape (n_eval, d).
@@ -84,28 +92,50 @@ class EvalContext:
             perplexities behind the article's histograms); the engine saves them per generation.
     """
 
-    real: np.ndarray
-    fake: np.ndarray
-    generator: Any
-    bias: float
-    source: DataSource
-    config: EvalConfig
-    rng: np.random.Generator
-    cache: dict[str, Any] = field(default_factory=dict)
-    real_labels: np.ndarray | None = None
-    fake_labels: np.ndarray | None = None
-    reference: Any = None
-    artifacts: dict[str, np.ndarray] = field(default_factory=dict)
+    def __init__(
+        self, real: np.ndarray, fake: Samples, generator: Any, bias: float, source: DataSource, config: EvalConfig,
+        rng: Stream, cache: dict[str, Any] | None = None, real_labels: np.ndarray | None = None,
+        fake_labels: np.ndarray | None = None, reference: Any = None, artifacts: dict[str, np.ndarray] | None = None,
+    ) -> None:  # fmt: skip
+        self.real, self._fake, self.generator, self.bias = real, fake, generator, bias
+        self.source, self.config, self._rng = source, config, rng
+        self.cache: dict[str, Any] = {} if cache is None else cache
+        self.real_labels, self.fake_labels, self.reference = real_labels, fake_labels, reference
+        self.artifacts: dict[str, np.ndarray] = {} if artifacts is None else artifacts
+
+    @property
+    def fake(self) -> np.ndarray:
+        fake = self._fake
+        if callable(fake):
+            fake = self._fake = fake()
+        return fake
+
+    @fake.setter
+    def fake(self, value: Samples) -> None:
+        self._fake = value
+
+    @property
+    def rng(self) -> np.random.Generator:
+        rng = self._rng
+        if callable(rng):
+            rng = self._rng = rng()
+        return rng
+
+    @rng.setter
+    def rng(self, value: Stream) -> None:
+        self._rng = value
 
 
 def make_context(
-    real: np.ndarray, fake: np.ndarray, generator: Any, bias: float, source: DataSource, config: EvalConfig,
-    rng: np.random.Generator, reference: Any = None,
+    real: np.ndarray, fake: Samples, generator: Any, bias: float, source: DataSource, config: EvalConfig,
+    rng: Stream, reference: Any = None,
 ) -> EvalContext:
-    """The context of one generation's metrics. For labelled images (rows [pixels, label], a
-    source with ``image_shape``) ``real``/``fake`` become the pixels (n, C·H·W) and the labels
-    move to ``real_labels``/``fake_labels`` (n,) int (-1: unlabelled sample)."""
+    """The context of one generation's metrics (``fake``/``rng``: arrays, or functions making them
+    on first use). For labelled images (rows [pixels, label], a source with ``image_shape``)
+    ``real``/``fake`` become the pixels (n, C·H·W) and the labels move to
+    ``real_labels``/``fake_labels`` (n,) int (-1: unlabelled sample)."""
     if hasattr(source, "image_shape"):
+        fake = fake() if callable(fake) else fake
         return EvalContext(
             real[:, :-1], fake[:, :-1], generator, bias, source, config, rng,
             real_labels=np.rint(real[:, -1]).astype(np.int64), fake_labels=np.rint(fake[:, -1]).astype(np.int64),

@@ -139,7 +139,9 @@ class PerRepeat:
             fake = generator.sample(config.eval.n_samples, rng=stream(seed, t, "eval"), bias=bias)
             draws.append(fake)
             if names:
-                ctx = make_context(self.holdout(r), fake, generator, bias, self.source, config.eval, stream(seed, t, "metric"))
+                # the metric stream is made only if a metric uses it (the same stream either way)
+                metric_stream = lambda seed=seed: stream(seed, t, "metric")  # noqa: E731
+                ctx = make_context(self.holdout(r), fake, generator, bias, self.source, config.eval, metric_stream)
                 found = evaluate(names, ctx)
                 values[r, columns] = [found[name] for name in names]
         return draws

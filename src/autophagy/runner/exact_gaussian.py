@@ -9,9 +9,11 @@ streams, as the sampled engine does.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from autophagy._rng import stream
+from autophagy._rng import Streams
 from autophagy.config import ExperimentConfig
 from autophagy.exact import ExactState, FittedGaussians, Stats, exact_step
 from autophagy.registry import build_source
@@ -40,32 +42,32 @@ class ExactEngine:
         self._rows = Rows(self.seeds)
         self._moment_columns = [(j, MOMENT_METRICS[n]) for j, n in enumerate(config.metrics) if n in MOMENT_METRICS]
         self._sample_columns = [j for j, n in enumerate(config.metrics) if n not in MOMENT_METRICS]
+        self._names = list(config.metrics)
         self.state = ExactState() if saved is None else _restore_exact(saved)
         self.artifacts: dict[str, np.ndarray] = {}
+        self._streams = Streams(config.seed)  # the streams (seed, t, role), seeded in blocks
 
     def real_snapshot(self) -> np.ndarray:
         return self._per_repeat.real_snapshot()
 
     def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
-        config = self.config
-        bias, repeats = config.generator.bias, config.repeats
+        config, names = self.config, self._names
         self.state, info = exact_step(
             config.loop,
             self.state,
             mean=self.mean,
             factor=self.factor,
-            draw_stream=lambda role: stream(config.seed, t, role),
-            bias=bias,
+            draw_stream=functools.partial(self._streams, t),
+            bias=config.generator.bias,
             estimator=config.generator.estimator,  # type: ignore[attr-defined]
-            repeats=repeats,
+            repeats=config.repeats,
         )
         fitted = self.state.generators[-1]
-        names = config.metrics
-        assert names is not None  # resolved by load_config
-        values = np.empty((repeats, len(names) + len(info) + 1))
-        scaled = fitted.factor if bias == 1.0 else np.sqrt(bias) * fitted.factor  # F Fᵀ = λ Σ_t
-        for j, function in self._moment_columns:
-            values[:, j] = function(fitted.mean, scaled, self.mean, self.cov)
+        values = np.empty((config.repeats, len(names) + len(info) + 1))  # fresh: the block keeps it
+        if self._moment_columns:
+            scaled = fitted.sampling_factor(config.generator.bias)  # F Fᵀ = λ Σ_t
+            for j, function in self._moment_columns:
+                values[:, j] = function(fitted.mean, scaled, self.mean, self.cov)
         first = None
         if self._sample_columns or snapshot:
             draws = self._per_repeat.evaluate(
@@ -76,7 +78,7 @@ class ExactEngine:
                 repeats=None if self._sample_columns else 1,
             )
             first = draws[0][: config.eval.snapshot_size]
-        return self._rows.block(values, list(names), info), first
+        return self._rows.block(values, names, info), first
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
         st = self.state

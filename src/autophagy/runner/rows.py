@@ -49,13 +49,56 @@ class PendingRows:
 def to_table(run_id: str, blocks: list[tuple[int, Block]]) -> Any:
     """Blocks of (generation, rows) as one Arrow table with the metric columns.
 
-    The metric names of all blocks are pooled into one dictionary (blocks may differ in their
-    names, e.g. after a config adds a metric), then decoded to plain text.
+    The text columns are assembled from their bytes: the run id repeated, and — when every block
+    has the same metric layout, as engines give every generation — one block's names repeated;
+    otherwise the names of all blocks are pooled into one dictionary and decoded.
     """
     import pyarrow as pa
 
     if not blocks:
         return metric_schema().empty_table()
+    sizes = [len(b.value) for _, b in blocks]
+    n = sum(sizes)
+    first = blocks[0][1]
+    if all(b.names == first.names and (b.code is first.code or np.array_equal(b.code, first.code)) for _, b in blocks):
+        metric = _repeated_text([first.names[c] for c in first.code], len(blocks))
+    else:
+        metric = _decoded(blocks)
+    table = pa.table(
+        {
+            "run": _repeated_text([run_id], n),
+            "seed": np.concatenate([b.seed for _, b in blocks]).astype(np.int64, copy=False),
+            "generation": np.repeat(np.array([t for t, _ in blocks], dtype=np.int64), sizes[0] if len(set(sizes)) == 1 else sizes),
+            "metric": metric,
+            "value": np.concatenate([b.value for _, b in blocks]).astype(np.float64, copy=False),
+        }
+    )
+    return table if table.schema == metric_schema() else table.cast(metric_schema())
+
+
+def _repeated_text(texts: list[str], times: int) -> Any:
+    """The Arrow string array ``texts * times``, built from its buffers (one bytes repeat and one
+    offsets array) instead of string by string."""
+    import pyarrow as pa
+
+    encoded = [text.encode() for text in texts]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    per = np.concatenate([[0], np.cumsum(lengths)])
+    total = int(per[-1])
+    if total * times >= 2**31:  # beyond 32-bit offsets: let Arrow choose
+        return pa.array(texts * times, pa.string())
+    offsets = np.empty(len(texts) * times + 1, dtype=np.int32)
+    # 1-d operations only: a broadcast over a short inner axis runs one tiny loop per row
+    offsets[:-1] = np.repeat(np.arange(0, total * times, total, dtype=np.int64), len(texts)) + np.tile(per[:-1], times)
+    offsets[-1] = total * times
+    data = b"".join(encoded) * times
+    return pa.StringArray.from_buffers(len(texts) * times, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _decoded(blocks: list[tuple[int, Block]]) -> Any:
+    """The metric column of blocks whose names differ: one pooled dictionary, decoded."""
+    import pyarrow as pa
+
     names: dict[str, int] = {}
     remaps: dict[tuple[str, ...], np.ndarray] = {}
     codes = []
@@ -63,18 +106,8 @@ def to_table(run_id: str, blocks: list[tuple[int, Block]]) -> Any:
         if b.names not in remaps:
             remaps[b.names] = np.array([names.setdefault(name, len(names)) for name in b.names], dtype=np.int32)
         codes.append(remaps[b.names][b.code] if len(b.code) else b.code.astype(np.int32))
-    sizes = [len(b.value) for _, b in blocks]
-    n = sum(sizes)
-    table = pa.table(
-        {
-            "run": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([run_id], pa.string())),
-            "seed": np.concatenate([b.seed for _, b in blocks]).astype(np.int64, copy=False),
-            "generation": np.repeat(np.array([t for t, _ in blocks], dtype=np.int64), sizes),
-            "metric": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(codes)), pa.array(list(names), pa.string())),
-            "value": np.concatenate([b.value for _, b in blocks]).astype(np.float64, copy=False),
-        }
-    )
-    return table.cast(metric_schema())
+    dictionary = pa.array(list(names), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(np.concatenate(codes)), dictionary).cast(pa.string())
 
 
 def to_frame(tables: list[Any]) -> Any:

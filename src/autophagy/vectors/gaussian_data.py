@@ -31,6 +31,11 @@ class GaussianDataConfig(Model):
     mean: list[float] | None = None
     cov: Literal["identity"] | PowerLawCov | list[list[float]] = "identity"
 
+    def source_bytes(self) -> int:
+        """Bytes the built source holds at its peak (mean, covariance, its Cholesky factor and the
+        matrix they are built from: about 4 d² floats); see :mod:`autophagy.core.memory`."""
+        return 8 * (4 * self.dim**2 + 2 * self.dim)
+
     @model_validator(mode="after")
     def _shapes(self) -> GaussianDataConfig:
         if self.mean is not None:

@@ -14,12 +14,17 @@ import numpy as np
 from autophagy.metrics.evaluate import EvalContext, metric
 from autophagy.metrics.samples import _functional
 
+try:  # np.einsum's C core without the dispatch wrapper: the same sums, ~2 µs less per call
+    from numpy._core.multiarray import c_einsum as _einsum  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - NumPy < 2
+    _einsum = np.einsum
+
 #: Batched forms of the metrics that are functions of G^t's sampling distribution N(m, F Fᵀ)
 #: (F Fᵀ = λ Σ_t, F square) and of the true Gaussian N(μ, Σ) alone; the exact engine computes
 #: these for all repeats at once: ``fn(m (R, d), F (R, d, d), μ (d,), Σ (d, d)) -> (R,)``.
 MOMENT_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
     "gaussian_w2": lambda m, f, mu, sigma: _functional().gaussian_w2_batch(m, f @ np.swapaxes(f, 1, 2), mu, sigma),
-    "cov_trace": lambda m, f, mu, sigma: np.einsum("rij,rij->r", f, f),  # tr F Fᵀ
+    "cov_trace": lambda m, f, mu, sigma: _einsum("rij,rij->r", f, f),  # tr F Fᵀ
     "mean_sq_error": lambda m, f, mu, sigma: np.sum((m - mu) ** 2, axis=1),
     "cov_logdet": lambda m, f, mu, sigma: _logdet_ratio(f, sigma),
 }
