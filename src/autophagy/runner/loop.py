@@ -13,6 +13,7 @@ rows an uninterrupted run gives (every random stream is keyed by (seed, generati
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import time
@@ -31,7 +32,7 @@ from autophagy.runner.engine import seeds_of
 from autophagy.runner.engines import make_engine
 from autophagy.runner.rows import PendingRows, to_frame
 from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
-from autophagy.store.journal import Journal
+from autophagy.store.journal import Journal, metric_schema
 from autophagy.store.lock import RunLock
 from autophagy.store.rundir import RunDir, check_directory
 
@@ -45,16 +46,23 @@ class Result:
     """What :func:`run` returns.
 
     Attributes:
-        metrics: pandas DataFrame with columns run, seed, generation, metric, value.
+        rows: the metric rows as a ``pyarrow.Table`` (columns run, seed, generation, metric,
+            value), as computed or read back.
         config: the resolved config.
         run_id: stable id of the config.
         path: the run directory (None for an in-memory run).
     """
 
-    metrics: Any
+    rows: Any
     config: ExperimentConfig
     run_id: str
     path: Path | None
+
+    @functools.cached_property
+    def metrics(self) -> Any:
+        """pandas DataFrame with columns run, seed, generation, metric, value (int64 seed and
+        generation, float64 value); built from :attr:`rows` on first use."""
+        return to_frame([self.rows])
 
     def wide(self) -> Any:
         """Metrics pivoted to one column per metric, indexed by (seed, generation)."""
@@ -111,12 +119,12 @@ def run(
         store.open(config.to_dict(), run_id, version=__version__)
         set_caches(config, cache)
         try:
-            frame = _loop(config, run_id, store, progress)
+            rows = _loop(config, run_id, store, progress)
         except BaseException as exc:
             status = "failed" if isinstance(exc, Exception) else "interrupted"
             store.update_status(status=status, error=f"{type(exc).__name__}: {exc}")
             raise
-    return Result(frame, config, run_id, store.path)
+    return Result(rows, config, run_id, store.path)
 
 
 def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress: Progress | None) -> Any:
@@ -126,15 +134,16 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     done, saved = (recovered.done, recovered.state) if recovered is not None else (0, None)
     committed = [recovered.rows] if recovered is not None and recovered.rows.num_rows else []
     if store is not None and recovered is not None and recovered.complete:
-        store.update_status(status="complete", generations_done=done, error=None)
-        return to_frame(committed or [recovered.rows])
+        if (store.status.get("status"), store.status.get("generations_done")) != ("complete", done):
+            store.update_status(status="complete", generations_done=done, error=None)
+        return recovered.rows
     checkpointed = store is not None and _neural(config)
     if checkpointed and saved is not None:
         saved.update(load_checkpoint(store.path, done, run_id))  # type: ignore[union-attr]
     engine = make_engine(config, run_id, saved)
     started = time.perf_counter()
     if store is not None:
-        status = store.read_status()
+        status = store.status
         store.update_status(
             status="running", error=None, attempts=int(status.get("attempts") or 0) + 1, host=socket.gethostname(), pid=os.getpid()
         )
@@ -175,13 +184,20 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     if pending:
         committed.append(pending.take())
     if journal is not None and store is not None:
-        import pyarrow as pa
-
-        table = pa.concat_tables(committed) if len(committed) > 1 else committed[0]
+        table = _concat(committed)
         journal.complete(table, config.generations, _rest(engine.state_arrays(config.generations), checkpointed))
         store.update_status(status="complete", generations_done=config.generations, error=None, compute_s=_spent(status, started))
-        return to_frame([table])
-    return to_frame(committed)
+        return table
+    return _concat(committed)
+
+
+def _concat(tables: list[Any]) -> Any:
+    """Arrow tables of metric rows as one table (no copy: their chunks are kept)."""
+    import pyarrow as pa
+
+    if not tables:
+        return metric_schema().empty_table()
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
 def _commit(journal: Journal | None, pending: PendingRows, engine: Any, t: int, checkpointed: bool) -> Any:

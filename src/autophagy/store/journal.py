@@ -256,6 +256,9 @@ class Journal:
         import pyarrow.compute as pc
 
         commit = read_commit(self.path)
+        if commit is None and not (self.path / METRICS_NAME).exists() and not self.store.state_path.exists():
+            self.commit = Commit(0, run_id=self.run_id)  # a fresh run: nothing to check
+            return Recovered(0, metric_schema().empty_table(), None, complete=False)
         parts = list(commit.parts) if commit is not None else self._legacy_parts()
         tables, lost = [], None
         for part in parts:

@@ -179,6 +179,7 @@ class RunDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._status: dict[str, Any] | None = None  # what this process last read or wrote (opened runs)
 
     @property
     def metrics_path(self) -> Path:
@@ -194,8 +195,8 @@ class RunDir:
         if not self._check_config(config):
             self.path.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.path / "config.yaml", config_yaml(config), durable=False)
-        if not self.read_status():
-            self.write_status(initial_status(config, run_id, version, "running"))
+        # a new run's status is written with its first update (one write fewer), not here
+        self._status = self.read_status() or initial_status(config, run_id, version, "running")
 
     def create_pending(self, config: dict[str, Any], run_id: str, *, version: str) -> bool:
         """Write a not-yet-started run (``status: pending``) unless the directory holds one already.
@@ -243,7 +244,17 @@ class RunDir:
         atomic_write_text(self.path / "run.json", json.dumps({**status, "updated": _now()}, indent=2), durable=False)
 
     def update_status(self, **changes: Any) -> None:
-        self.write_status({**self.read_status(), **changes})
+        """Change some fields of ``run.json``: of the status this process holds for a run it
+        opened (it holds the lock: nobody else writes it), else of the file as read now."""
+        status = {**(self._status if self._status is not None else self.read_status()), **changes}
+        self.write_status(status)
+        if self._status is not None:
+            self._status = status
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """The status of a run this process opened (as last written or read), else as read now."""
+        return dict(self._status) if self._status is not None else self.read_status()
 
     # -- loop state -----------------------------------------------------------------------
     def save_state(self, arrays: dict[str, np.ndarray]) -> None:
