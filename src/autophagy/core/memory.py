@@ -49,6 +49,7 @@ from autophagy.loops.policy import (
     KeepOriginalConfig,
     LoopConfig,
     MixedConfig,
+    train_size,
 )
 
 if TYPE_CHECKING:
@@ -105,12 +106,7 @@ def train_sizes(loop: LoopConfig, generations: int) -> Sizes:
         p = loop.plan(t)
         fixed = max(fixed, p.n_fixed)
         new = p.n_fresh + p.n_synthetic + (p.n_fixed if t == 1 else 0)
-        if p.accumulate:
-            pool += new
-            size = min(pool, p.subsample) if p.subsample else pool
-        else:
-            used = p.n_fixed if p.fixed_used is None else min(p.fixed_used, p.n_fixed)
-            size = (used if p.use_fixed else 0) + p.n_fresh + p.n_synthetic
+        size, pool = train_size(p, t, pool)
         if t == 1 or size < smallest:
             smallest, smallest_at = size, t
         largest = max(largest, size)

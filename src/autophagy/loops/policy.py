@@ -56,6 +56,16 @@ class Plan:
     resample_fixed: bool = False
 
 
+def train_size(p: Plan, t: int, pool: int) -> tuple[int, int]:
+    """The size of D^t under plan ``p`` at generation ``t``, and the accumulated pool after it
+    (``pool``: the pool's size before generation t; 0 for loops that do not accumulate)."""
+    if p.accumulate:
+        pool += p.n_fresh + p.n_synthetic + (p.n_fixed if t == 1 else 0)
+        return (min(pool, p.subsample) if p.subsample else pool), pool
+    used = p.n_fixed if p.fixed_used is None else min(p.fixed_used, p.n_fixed)
+    return (used if p.use_fixed else 0) + p.n_fresh + p.n_synthetic, pool
+
+
 class LoopConfig(Model):
     """Keys every loop config has."""
 
@@ -80,14 +90,7 @@ class LoopConfig(Model):
         """Training-set size of each generation 1..T (checked against the generator's needs)."""
         sizes, pool = [], 0
         for t in range(1, generations + 1):
-            p = self.plan(t)
-            new = p.n_fresh + p.n_synthetic + (p.n_fixed if t == 1 else 0)
-            if p.accumulate:
-                pool += new
-                size = min(pool, p.subsample) if p.subsample else pool
-            else:
-                fixed = p.n_fixed if p.fixed_used is None else min(p.fixed_used, p.n_fixed)
-                size = (fixed if p.use_fixed else 0) + p.n_fresh + p.n_synthetic
+            size, pool = train_size(self.plan(t), t, pool)
             sizes.append(size)
         return sizes
 
