@@ -116,7 +116,9 @@ def exact_step(
         g.__dict__.pop("_sampling", None)
     train = merge(parts)
     ddof = 0 if estimator == "mle" else 1
-    if train.factor is not None:  # one group: Bartlett's factor of the scatter comes free
+    if train.factor is not None and ddof == 0 and train.factor_over_root_n is not None:
+        fitted = FittedGaussians(t, train.mean, train.factor_over_root_n)  # = train.factor / √n, formed by the draw
+    elif train.factor is not None:  # one group: Bartlett's factor of the scatter comes free
         fitted = FittedGaussians(t, train.mean, train.factor / math.sqrt(train.n - ddof))
     else:
         mu, cov = fit(train, estimator)

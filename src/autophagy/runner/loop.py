@@ -32,7 +32,7 @@ from autophagy.runner.engine import seeds_of
 from autophagy.runner.engines import make_engine
 from autophagy.runner.rows import PendingRows, to_frame
 from autophagy.store.checkpoint import WEIGHT_KEY, load_checkpoint, save_checkpoint
-from autophagy.store.journal import Journal, metric_schema
+from autophagy.store.journal import Journal, concat_rows
 from autophagy.store.lock import RunLock
 from autophagy.store.rundir import RunDir, check_directory
 
@@ -184,20 +184,11 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
     if pending:
         committed.append(pending.take())
     if journal is not None and store is not None:
-        table = _concat(committed)
+        table = concat_rows(committed)
         journal.complete(table, config.generations, _rest(engine.state_arrays(config.generations), checkpointed))
         store.update_status(status="complete", generations_done=config.generations, error=None, compute_s=_spent(status, started))
         return table
-    return _concat(committed)
-
-
-def _concat(tables: list[Any]) -> Any:
-    """Arrow tables of metric rows as one table (no copy: their chunks are kept)."""
-    import pyarrow as pa
-
-    if not tables:
-        return metric_schema().empty_table()
-    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return concat_rows(committed)
 
 
 def _commit(journal: Journal | None, pending: PendingRows, engine: Any, t: int, checkpointed: bool) -> Any:

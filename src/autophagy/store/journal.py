@@ -54,6 +54,20 @@ def metric_schema() -> Any:
     )
 
 
+def concat_rows(tables: Sequence[Any]) -> Any:
+    """Tables of metric rows as one (their chunks kept); text columns are decoded to plain
+    strings when the tables encode them differently (a part read back with rows computed now)."""
+    import pyarrow as pa
+
+    if not tables:
+        return metric_schema().empty_table()
+    if len(tables) == 1:
+        return tables[0]
+    if any(t.schema != tables[0].schema for t in tables[1:]):
+        tables = [t if t.schema == metric_schema() else t.cast(metric_schema()) for t in tables]
+    return pa.concat_tables(tables)
+
+
 @dataclass(frozen=True)
 class Part:
     """One committed file of rows: generations ``first``..``last`` (inclusive), ``rows`` rows,
@@ -252,7 +266,6 @@ class Journal:
         Raises:
             CorruptRunError: a file that should be read cannot be (named in the message).
         """
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         commit = read_commit(self.path)
@@ -271,7 +284,7 @@ class Journal:
                 lost = f"{path} holds {table.num_rows} rows where the commit record says {part.rows}"
                 break
             tables.append(table)
-        rows = pa.concat_tables(tables) if tables else metric_schema().empty_table()
+        rows = concat_rows(tables)
         claimed = min(commit.generation if commit is not None else max((p.last for p in parts), default=0), generations)
         covered = covered_prefix(rows.column("seed").to_numpy(), rows.column("generation").to_numpy(), seeds, claimed)
         if covered < claimed and lost is None:
@@ -284,7 +297,7 @@ class Journal:
         if at > covered and covered == claimed:  # a crash between the state and the commit record
             ahead = self._uncommitted(covered + 1, at, seeds)
             if ahead is not None:
-                rows, covered = pa.concat_tables([rows, ahead]), at
+                rows, covered = concat_rows([rows, ahead]), at
         done = at if at <= covered else 0
         if lost is not None or done < claimed:
             reason = lost or f"its state is of generation {at}"
@@ -342,7 +355,6 @@ class Journal:
         (the commit record stays small) and writes each row O(log checkpoints) times, so the
         cost of a long run is linear in its generations up to that logarithm.
         """
-        import pyarrow as pa
 
         previous = self.commit or Commit(0, run_id=self.run_id)
         if previous.generation != first - 1:
@@ -353,7 +365,7 @@ class Journal:
         obsolete = []
         while parts and parts[-1].file != METRICS_NAME and 0 <= parts[-1].rows <= table.num_rows:
             old, old_table = parts.pop(), tables.pop()
-            table = pa.concat_tables([old_table if old_table is not None else read_part(self.path / old.file), table])
+            table = concat_rows([old_table if old_table is not None else read_part(self.path / old.file), table])
             first = old.first
             obsolete.append(old)
         part = self._write(table, first, last)
