@@ -37,8 +37,6 @@ from autophagy.store.lock import RunLock
 from autophagy.store.rundir import RunDir, check_directory
 
 Progress = Callable[[dict[str, Any]], None]
-#: Seconds between checkpoints when ``store.checkpoint_every_s`` is not given.
-DEFAULT_CHECKPOINT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ def _loop(config: ExperimentConfig, run_id: str, store: RunDir | None, progress:
             store.save_samples("real", engine.real_snapshot())
     snapshots = _snapshot_generations(config.generations)
     pending = PendingRows(run_id)
-    every_s = checkpoint_every_s(config)
+    every_s = config.store.checkpoint_every_s
     last_checkpoint = time.perf_counter()
     stepping = False  # inside engine.advance: the engine's state may be half-way through a step
     try:
@@ -207,13 +205,6 @@ def _weights(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _rest(state: dict[str, np.ndarray], checkpointed: bool) -> dict[str, np.ndarray]:
     """The state for ``state.npz``: without the weights when they go to torch checkpoints."""
     return {k: v for k, v in state.items() if not WEIGHT_KEY.match(k)} if checkpointed else state
-
-
-def checkpoint_every_s(config: ExperimentConfig) -> float:
-    """Seconds between checkpoints (``store.checkpoint_every_s``; every generation that takes
-    longer is committed on its own)."""
-    store = getattr(config, "store", None)
-    return float(getattr(store, "checkpoint_every_s", DEFAULT_CHECKPOINT_EVERY_S))
 
 
 def _spent(status: dict[str, Any], started: float) -> float:

@@ -252,7 +252,7 @@ class Journal:
     def __init__(self, store: RunDir, run_id: str) -> None:
         self.store, self.run_id = store, run_id
         self.commit: Commit | None = None
-        self._tables: list[Any] = []  # the rows of the newest committed parts, kept for merging
+        self._tables: list[Any] = []  # the rows of each committed part (None: read it back to merge)
         self._obsolete: deque[tuple[float, str]] = deque()  # (when, file) of parts merged away
 
     @property
@@ -285,7 +285,8 @@ class Journal:
                 break
             tables.append(table)
         rows = concat_rows(tables)
-        claimed = min(commit.generation if commit is not None else max((p.last for p in parts), default=0), generations)
+        legacy = int(pc.max(rows["generation"]).as_py() or 0) if commit is None else 0
+        claimed = min(commit.generation if commit is not None else legacy, generations)
         covered = covered_prefix(rows.column("seed").to_numpy(), rows.column("generation").to_numpy(), seeds, claimed)
         if covered < claimed and lost is None:
             lost = f"the committed rows cover generations 1..{covered}, not 1..{claimed}"
@@ -305,11 +306,12 @@ class Journal:
         if int(pc.max(rows["generation"]).as_py() or 0) > done:
             rows = rows.filter(pc.less_equal(rows["generation"], done))
         if commit is not None and commit.generation == done and lost is None and not commit.complete:
-            self.commit = commit
+            self.commit, self._tables = commit, [None] * len(commit.parts)  # read back from file if merged
         elif commit is None and not parts and done == 0:  # a fresh run: nothing to hide or record yet
             self.commit = Commit(0, run_id=self.run_id)
         else:
             self.commit = Commit(done, (self._write(rows, 1, done),) if done else (), run_id=self.run_id)
+            self._tables = [rows] if done else []
             write_commit(self.path, self.commit)
         return Recovered(done, rows, state if done else None, complete=False)
 
@@ -318,8 +320,7 @@ class Journal:
         path = self.path / METRICS_NAME
         if not path.is_file():
             return []
-        last = int(np.max(read_part(path).column("generation").to_numpy(), initial=0))
-        return [Part(METRICS_NAME, 1, last, -1, path.stat().st_size)]
+        return [Part(METRICS_NAME, 1, -1, -1, path.stat().st_size)]  # generations and rows: as read
 
     def _uncommitted(self, first: int, last: int, seeds: Sequence[int]) -> Any:
         """The rows of generations first..last from a whole part a crash left uncommitted (it may
@@ -359,9 +360,7 @@ class Journal:
         previous = self.commit or Commit(0, run_id=self.run_id)
         if previous.generation != first - 1:
             raise RuntimeError(f"checkpoint of generations {first}..{last} after generation {previous.generation}")
-        parts = list(previous.parts)
-        tables = self._tables[-len(parts) :] if parts else []
-        tables = [None] * (len(parts) - len(tables)) + tables
+        parts, tables = list(previous.parts), list(self._tables)  # aligned: one table (or None) per part
         obsolete = []
         while parts and parts[-1].file != METRICS_NAME and 0 <= parts[-1].rows <= table.num_rows:
             old, old_table = parts.pop(), tables.pop()
