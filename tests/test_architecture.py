@@ -16,7 +16,7 @@ SRC = ROOT / "src" / "autophagy"
 #: ARCHITECTURE.md's layers, bottom up: a module imports only its own layer or those below.
 LAYERS = [
     {"exceptions", "_rng", "_threads", "_validation", "_version", "entry", "capabilities"},
-    {"core", "registry", "adapters", "loops", "metrics", "exact", "neural", "store"},
+    {"core", "registry", "adapters", "loops", "metrics", "exact", "neural", "store", "mitigation"},
     {"vectors", "regression", "images", "text"},
     {"config", "builtins", "plugins", "testing", "theory"},
     {"runner", "report", "demo", "cli", "__main__", "(package)"},

@@ -29,6 +29,7 @@ ROLES: dict[str, int] = {
     "metric": 6,  # randomness inside metrics (sliced Wasserstein projections)
     "subsample": 7,  # the training subset of accumulate_subsample
     "curate": 8,  # randomness of the synthetic-sample stages (filters, resampling, corrections)
+    "verifier": 9,  # the real reference set a mitigation stage holds (drawn once, generation 0)
 }
 
 

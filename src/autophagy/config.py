@@ -36,6 +36,7 @@ from autophagy.metrics.evaluate import (
     NEEDS_TEXT_TRUTH,
     EvalConfig,
 )
+from autophagy.mitigation.base import check_stages
 from autophagy.registry import build_generator, build_source, entries, get, is_import_path
 
 DEFAULT_METRICS = ["frechet", "sliced_wasserstein", "mmd", "precision", "recall", "density", "coverage", "loglik_real", "cov_trace"]
@@ -352,6 +353,7 @@ def _cross_check(config: ExperimentConfig) -> None:
     check(smallest >= 2, "loop", "a mix with at least 2 training samples per generation", smallest)
     check(max(sizes.largest, sizes.pool) <= MAX_INT, "loop", "a mix whose pool stays below 2**63 samples", f"{max(sizes.largest, sizes.pool):,} samples")
     _check_capabilities(config, source)
+    check_stages(config, source, get("generator", gen.kind).provides)
     check(config.eval.n_samples > config.eval.nearest_k, "eval.n_samples", f"> eval.nearest_k ({config.eval.nearest_k})", config.eval.n_samples)
 
 

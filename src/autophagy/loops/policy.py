@@ -25,7 +25,14 @@ from autophagy.core.generator import Generator
 from autophagy.core.source import DataSource
 from autophagy.loops.pool import FIXED, FRESH, TrainingPool
 from autophagy.loops.pool import provenance as pool_provenance
-from autophagy.loops.stages import SyntheticBatch, SyntheticStage, apply_stages
+from autophagy.loops.stages import (
+    SyntheticBatch,
+    SyntheticStage,
+    apply_stages,
+    stage_rows,
+    wrap_generators,
+)
+from autophagy.loops.synthesis import synthesize
 
 Draw = Callable[[str], np.random.Generator]
 
@@ -242,20 +249,6 @@ class TrainingSet:
     info: dict[str, float] = field(default_factory=dict)
 
 
-def synthesize(
-    n: int, generators: Sequence[Generator], ids: Sequence[int], rng: np.random.Generator, bias: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` samples split evenly over ``generators`` (earlier ones take the remainder), in
-    order from the one stream ``rng``; returns the samples (n, d) and their origins (n,) int64."""
-    if len(generators) == 1:  # one generator: its draw is the whole batch
-        return np.asarray(generators[0].sample(n, rng=rng, bias=bias)), np.full(n, ids[0], dtype=np.int64)
-    each, extra = divmod(n, len(generators))  # the sizes of np.array_split
-    sizes = [each + 1 if i < extra else each for i in range(len(generators))]
-    xs = [g.sample(size, rng=rng, bias=bias) for g, size in zip(generators, sizes, strict=True) if size]
-    origins = [np.full(size, k, dtype=np.int64) for k, size in zip(ids, sizes, strict=True) if size]
-    return np.concatenate(xs), np.concatenate(origins)
-
-
 def provenance(origin: np.ndarray) -> dict[str, float]:
     """Bookkeeping rows: training-set size and the fraction of each provenance."""
     return pool_provenance(origin)
@@ -269,6 +262,8 @@ def step(
     draw: Draw,
     bias: float,
     stages: Sequence[SyntheticStage] = (),
+    reference_model: Generator | None = None,
+    real: Callable[[int], np.ndarray] | None = None,
 ) -> tuple[LoopState, TrainingSet]:
     """Compose D^t for generation ``state.generation + 1``.
 
@@ -281,6 +276,8 @@ def step(
         bias: the sampling bias λ used to draw synthetic samples.
         stages: applied in order to the synthetic samples before they join D^t (see
             :mod:`autophagy.loops.stages`); none by default.
+        reference_model: G^1, handed to the stages (:attr:`SyntheticBatch.reference_model`).
+        real: the verifier's real reference rows, handed to the stages (:attr:`SyntheticBatch.real`).
 
     Returns:
         The new state (without this generation's generator, which the runner appends with
@@ -304,12 +301,13 @@ def step(
         parts.append(TrainingPool.of(source.sample(plan.n_fresh, rng=draw("real_fresh")), FRESH))
     info: dict[str, float] = {}
     if plan.n_synthetic and t > 1:
-        x_s, o_s = synthesize(plan.n_synthetic, state.generators, state.generator_ids, draw("synthetic"), bias)
+        generators = wrap_generators(stages, state.generators, t) if stages else state.generators
+        x_s, o_s = synthesize(plan.n_synthetic, generators, state.generator_ids, draw("synthetic"), bias)
         synthetic = TrainingPool(x_s, o_s, np.zeros(len(x_s), dtype=np.int64))  # lineage 0
         if stages:
-            batch = SyntheticBatch(synthetic, state.generators, state.generator_ids, source, t, bias)
+            batch = SyntheticBatch(synthetic, generators, state.generator_ids, source, t, bias, reference_model=reference_model, real=real)
             batch = apply_stages(stages, batch, draw("curate"))
-            synthetic, info = batch.pool, batch.info
+            synthetic, info = batch.pool, {**batch.info, **stage_rows(batch)}
         if len(synthetic):
             parts.append(synthetic)
     data = TrainingPool.concat(parts)

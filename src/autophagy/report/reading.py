@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autophagy.exceptions import CorruptRunError
+from autophagy.mitigation.base import mitigation_label
 from autophagy.store.catalog import flatten
 
 _KEY_COLUMNS = ("run", "seed", "generation", "metric")
@@ -88,8 +89,13 @@ def read_run(path: str | Path) -> RunRecord:
         generations=_int_or_none(status.get("generations", config.get("generations"))),
         generations_done=_int_or_none(status.get("generations_done")),
         config=config,
-        flat=flatten(config),
+        flat={**flatten(config), "mitigation": _mitigation(config.get("mitigation"))},
     )
+
+
+def _mitigation(stages: Any) -> str:
+    """The readable label of a run's ``mitigation:`` list (``none`` without one)."""
+    return mitigation_label(stages if isinstance(stages, list) and all(isinstance(s, dict) for s in stages) else None)
 
 
 def read_metrics(files: Sequence[str | Path]) -> Any:

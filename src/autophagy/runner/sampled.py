@@ -46,9 +46,20 @@ class _Repeat:
     fitted_on: dict[int, np.ndarray] = field(default_factory=dict)
     #: this repeat's streams: ``streams(t, role)`` is ``stream(seed, t, role)``, made faster
     streams: Streams = field(init=False, repr=False)
+    #: the mitigation stages' real reference sets by size (drawn on first use; not saved: redrawn
+    #: identically from the ``verifier`` stream on resume)
+    verifier: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.streams = Streams(self.seed)
+
+    def real_reference(self, source: Any, n: int) -> np.ndarray:
+        """``n`` real rows for the mitigation stages, the same in every generation: from the
+        source's held-out pool where it has one, else fresh draws (stream ``verifier``)."""
+        if n not in self.verifier:
+            draw = getattr(source, "holdout", source.sample)
+            self.verifier[n] = draw(n, rng=stream(self.seed, 0, "verifier"))
+        return self.verifier[n]
 
 
 #: Metrics that score G^t's samples under the generation-1 model (Shumailov et al.'s "G^0"); the
@@ -63,9 +74,10 @@ class SampledEngine:
         assert config.metrics is not None  # resolved by load_config
         self.config, self.run_id = config, run_id
         self.source = build_source(config)
-        self.keep_reference = bool(NEEDS_REFERENCE & set(config.metrics))
         # a stage config is the model of a registered stage, and has its kind (see autophagy.adapters)
         self.stages = [get("stage", stage.kind).build(stage) for stage in config.mitigation]  # type: ignore[attr-defined]
+        stage_needs = any(getattr(stage, "needs_reference_model", False) for stage in config.mitigation)
+        self.keep_reference = bool(NEEDS_REFERENCE & set(config.metrics)) or stage_needs
         self.warm_start = getattr(config.generator, "init", "scratch") == "warm_start"
         self._build = get("generator", config.generator.kind).build
         self._stateful: dict[type, bool] = {}  # generator class -> has get_state/set_state
@@ -115,7 +127,10 @@ class SampledEngine:
             return {**dict.fromkeys(names, math.nan), "degenerate": 1.0}, None
         streams = rep.streams
         draw = lambda role: streams(t, role)  # noqa: E731
-        state, train = step(config.loop, rep.state, source=self.source, draw=draw, bias=bias, stages=self.stages)
+        state, train = step(
+            config.loop, rep.state, source=self.source, draw=draw, bias=bias, stages=self.stages,
+            reference_model=rep.reference, real=lambda n: rep.real_reference(self.source, n),
+        )
         generator = self._build(config.generator, self.source)
         if self.warm_start and rep.state.generators:
             # continue from G^{t-1} (the config checks that a warm-started generator has a state)
