@@ -34,6 +34,13 @@ import autophagy.text.transformer
 # loop kinds
 import autophagy.loops.kinds
 
+# mitigation stages
+import autophagy.mitigation.rejection
+import autophagy.mitigation.threshold
+import autophagy.mitigation.importance
+import autophagy.mitigation.correct
+import autophagy.mitigation.watermark
+
 # metrics
 import autophagy.metrics.samples
 import autophagy.vectors.metrics

@@ -20,6 +20,23 @@ from autophagy._validation import Model, check
 
 LogDensity = Callable[[np.ndarray], np.ndarray]
 
+#: A score of synthetic samples: ``score(batch, x, rng) -> (n,)`` for the rows ``x`` (n, d) of
+#: ``batch`` (a :class:`~autophagy.loops.stages.SyntheticBatch`); higher is better (more likely,
+#: more real-looking, more rewarded). A score factory ``make(stage_config) -> Score`` is found by
+#: name in :data:`SCORES`.
+Score = Callable[[Any, np.ndarray, np.random.Generator], np.ndarray]
+
+#: The built-in scores of ``threshold`` (and ``importance``'s ratio), by name: the factory's import
+#: path ``module:function`` (imported on first use, so a score's dependencies load only when used).
+SCORES: dict[str, str] = {
+    "true_loglik": "autophagy.mitigation.scores:true_loglik",
+    "reference_loglik": "autophagy.mitigation.scores:reference_loglik",
+    "self_loglik": "autophagy.mitigation.scores:self_loglik",
+    "reward": "autophagy.mitigation.scores:reward",
+    "discriminator": "autophagy.mitigation.discriminator:discriminator",
+    "classifier_confidence": "autophagy.mitigation.discriminator:classifier_confidence",
+}
+
 
 class StageConfig(Model):
     """Keys every built-in stage has. Subclasses set ``kind`` as a Literal."""
