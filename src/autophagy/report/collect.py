@@ -39,8 +39,14 @@ BOOKKEEPING: tuple[str, ...] = (
     "frac_real_fixed",
     "frac_real_fresh",
     "frac_synthetic",
+    "frac_synthetic_kept",
+    "kept_fraction",
     "degenerate",
 )
+
+#: What each mitigation stage removed (``removed_by_<kind>``): bookkeeping, shown beside
+#: ``kept_fraction``.
+REMOVED_PREFIX = "removed_by_"
 
 
 
@@ -183,6 +189,8 @@ def metric_order(names: Iterable[str]) -> list[str]:
 
     >>> metric_order(["train_size", "zeta", "mmd", "frechet"])
     ['frechet', 'mmd', 'zeta', 'train_size']
+    >>> metric_order(["degenerate", "removed_by_rejection", "kept_fraction", "mmd"])
+    ['mmd', 'kept_fraction', 'removed_by_rejection', 'degenerate']
     """
     from autophagy.registry import entries
 
@@ -190,7 +198,9 @@ def metric_order(names: Iterable[str]) -> list[str]:
 
     def key(name: str) -> tuple[int, int, str]:
         if name in BOOKKEEPING:
-            return (2, BOOKKEEPING.index(name), name)
+            return (2, 2 * BOOKKEEPING.index(name), name)
+        if name.startswith(REMOVED_PREFIX):  # right after kept_fraction
+            return (2, 2 * BOOKKEEPING.index("kept_fraction") + 1, name)
         if name in known:
             return (0, known.index(name), name)
         return (1, 0, name)
