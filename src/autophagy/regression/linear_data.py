@@ -111,6 +111,19 @@ class LinearSource:
         """Not a Gaussian mixture over rows (see :meth:`regression`)."""
         return None
 
+    def log_prob(self, rows: np.ndarray) -> np.ndarray:
+        """The true log-density of rows [x, y] (n, d + 1): log N(x; 0, Σ) + log N(y; x·w0, σ0²)
+        (n,). With σ0 = 0 the labels lie on a plane: rows on it get log N(x; 0, Σ), others -inf."""
+        rows = np.asarray(rows, dtype=float)
+        x, y = rows[:, :-1], rows[:, -1]
+        z = np.linalg.solve(self._factor, x.T).T  # Σ = L Lᵀ, z = L⁻¹ x
+        log_x = -0.5 * np.sum(z * z, axis=1) - np.sum(np.log(np.diag(self._factor))) - 0.5 * self.n_features * np.log(2 * np.pi)
+        residual = y - x @ self.truth_.w0
+        sigma = self.truth_.noise
+        if sigma == 0.0:
+            return np.where(np.abs(residual) <= 1e-9 * (1.0 + np.abs(y)), log_x, -np.inf)  # type: ignore[no-any-return]
+        return log_x - 0.5 * (residual / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)  # type: ignore[no-any-return]
+
     def regression(self) -> LinearTruth:
         """The true (Σ, w0, σ0)."""
         return self.truth_

@@ -6,7 +6,8 @@ synthetic data (:mod:`.admissible`: the Monte-Carlo distances in :mod:`.wasserst
 the admissible n_s in :mod:`.effective_size`, the (λ, n_s) grid in :mod:`.phase_grid`). Linear
 regression on fake-data chains (:mod:`.regression`: the exact least-squares chains in
 :mod:`.ols_chain`, the ridge and its optimal α in :mod:`.ridge_collapse`, the power-law scaling
-laws in :mod:`.power_laws`). :func:`predict` gives the theory curve of a run's metric where one
+laws in :mod:`.power_laws`). Mitigated Gaussian loops (:mod:`.mitigation`: rejection, threshold
+by self-likelihood, exact self-correction). :func:`predict` gives the theory curve of a run's metric where one
 exists (the report draws it over the measurement).
 """
 
@@ -31,6 +32,14 @@ from autophagy.theory.gaussian import (
     log_det_drift,
     log_det_variance,
     moment_recursion,
+)
+from autophagy.theory.mitigation import (
+    CorrectedCurve,
+    kept_truncation_factor,
+    rejection_moments,
+    self_correct_moments,
+    threshold_moments,
+    truncation_factor,
 )
 from autophagy.theory.regression import (
     RidgeTestError,
@@ -64,6 +73,12 @@ __all__ = [
     "log_det_drift",
     "log_det_variance",
     "moment_recursion",
+    "CorrectedCurve",
+    "kept_truncation_factor",
+    "rejection_moments",
+    "self_correct_moments",
+    "threshold_moments",
+    "truncation_factor",
     "RidgeTestError",
     "ScalingLaw",
     "accumulate_bound",

@@ -33,6 +33,13 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
 
     Ledoit-Wolf shrinkage below dim + 1 samples has no closed form (None).
 
+    With a ``mitigation:`` list, predictions exist only for one stage on the fully synthetic
+    Gaussian loop (:mod:`~autophagy.theory.mitigation`): ``rejection`` with ``fill``
+    (``cov_trace``, ``mean_sq_error``; the truth's fresh-data level), ``threshold`` by
+    ``self_loglik`` keeping the top share ``keep`` (``cov_trace``, ``mean_sq_error``) and
+    ``self_correct`` with the exact map (``cov_trace``, ``mean_sq_error`` and ``gaussian_w2`` in
+    d = 1 for any strength; in d > 1 strengths 0 and 1 only, without ``gaussian_w2``).
+
     Args:
         config: a resolved config (an ExperimentConfig or its nested dict).
         metric: a metric name.
@@ -46,9 +53,12 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     if metric in ("test_error", "test_error_bias", "test_error_variance", "test_error_real"):
         parts = _regression_parts(text)
         return None if parts is None else parts[metric][np.asarray(generations, dtype=np.int64)]
+    index = np.asarray(generations, dtype=np.int64) - 1
+    if data.get("mitigation"):
+        curves = _mitigated(text)
+        return None if curves is None or metric not in curves else curves[metric][index]
     if metric not in ("cov_trace", "mean_sq_error", "cov_logdet"):
         return None
-    index = np.asarray(generations, dtype=np.int64) - 1
     if metric == "cov_logdet":
         walk = _log_det_walk(text)
         return None if walk is None else walk[index]
@@ -125,3 +135,49 @@ def _regression_parts(text: str) -> dict[str, np.ndarray] | None:
         "test_error_bias": total - variance,
         "test_error_real": np.full(len(n), total[0]),  # the n = 0 value, every generation
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _mitigated(text: str) -> dict[str, np.ndarray] | None:
+    """Expected metrics at generations 1..T of a fully synthetic Gaussian loop with one
+    mitigation stage that has a closed form (see :func:`predict`), or None."""
+    from autophagy.config import load_config
+    from autophagy.registry import build_source
+    from autophagy.theory.mitigation import (
+        CorrectedCurve,
+        rejection_moments,
+        self_correct_moments,
+        threshold_moments,
+    )
+
+    config = load_config(json.loads(text))
+    loop, gen = config.loop, config.generator
+    if config.data.kind != "gaussian" or gen.kind != "gaussian" or loop.kind != "fully_synthetic" or len(config.mitigation) != 1:
+        return None
+    dim, estimator, bias = config.data.dim, gen.estimator, gen.bias  # type: ignore[attr-defined]
+    n_real, n_syn, steps = loop.n_real, loop.n_synthetic, config.generations  # type: ignore[attr-defined]
+    if loop.synthetic_from != "last" or min(n_real, n_syn) < dim + 1:
+        return None
+    stage = config.mitigation[0].model_dump()
+    source = build_source(config)
+    trace = float(np.trace(source.cov))  # type: ignore[attr-defined]
+    curve: MomentCurve | CorrectedCurve
+    if stage["kind"] == "rejection" and stage["fill"]:
+        curve = rejection_moments(steps, n_real, n_syn, trace=trace, bias=bias, estimator=estimator)
+    elif stage["kind"] == "threshold" and stage["score"] == "self_loglik" and stage["choice"] == "top" and stage["keep"] is not None:
+        from autophagy.mitigation.threshold import kept_count
+
+        if kept_count(n_syn, stage["keep"]) < dim + 1:
+            return None
+        curve = threshold_moments(steps, n_real, n_syn, trace=trace, dim=dim, keep=stage["keep"], bias=bias, estimator=estimator)
+    elif stage["kind"] == "self_correct" and stage["map"] in ("auto", "exact") and dim == 1:
+        curve = self_correct_moments(steps, n_real, n_syn, variance=trace, strength=stage["strength"], bias=bias, estimator=estimator)
+        return {"cov_trace": bias * curve.cov_trace, "mean_sq_error": curve.mean_sq_error, "gaussian_w2": curve.w2}
+    elif stage["kind"] == "self_correct" and stage["map"] in ("auto", "exact") and stage["strength"] in (0.0, 1.0):
+        if stage["strength"] == 1.0:
+            curve = rejection_moments(steps, n_real, n_syn, trace=trace, bias=bias, estimator=estimator)
+        else:
+            curve = moment_recursion(loop, steps, trace=trace, bias=bias, estimator=estimator)
+    else:
+        return None
+    return {"cov_trace": bias * curve.cov_trace, "mean_sq_error": curve.mean_sq_error}
