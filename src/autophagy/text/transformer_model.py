@@ -287,6 +287,18 @@ class TransformerLM:
 
     def next_token_probs(self, prefix: np.ndarray) -> np.ndarray:
         """p(· | BOS, prefix) over the V ids for each row of ``prefix`` (n, t), t < max positions: (n, V)."""
+        _, logits = self._next_logits(prefix)
+        return logits.softmax(dim=-1).cpu().numpy().astype(np.float64)
+
+    def decoding_probs(self, prefix: np.ndarray, *, bias: float = 1.0) -> np.ndarray:
+        """The law ``decoding: sample`` draws the next token from after each row of ``prefix``
+        (n, t): :meth:`next_token_probs` after the repetition penalty, the temperature λ =
+        ``bias``, ``top_k`` and ``top_p`` (as :meth:`sample` applies them). Shape (n, V)."""
+        ids, logits = self._next_logits(prefix)
+        return self._warp(logits, ids, check_bias(bias)).softmax(dim=-1).cpu().numpy().astype(np.float64)
+
+    def _next_logits(self, prefix: np.ndarray) -> tuple[Any, Any]:
+        """The prefix (n, t) as a tensor, and the float32 next-token logits (n, V) after it."""
         check_fitted(self, "net_")
         prefix = np.asarray(prefix)
         allowed = f"token ids of shape (n, t) with t < {self._max_len}"
@@ -299,7 +311,7 @@ class TransformerLM:
         inputs = torch.cat([bos, ids], dim=1)
         with torch.no_grad():
             logits = self._logits(self.net_, inputs)[:, -1].float()
-        return logits.softmax(dim=-1).cpu().numpy().astype(np.float64)
+        return ids, logits
 
     def position_probs(self, x: np.ndarray) -> np.ndarray:
         """p(· | BOS, x_<t) over the V ids at every position t of each row of ``x`` (n, L):
