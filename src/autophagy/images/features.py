@@ -166,6 +166,10 @@ class ClassifierFeatures:
         """Images (n, C, H, W) in [0, 1] -> most likely classes (n,) int64."""
         return _batched(lambda x: self.net(x).argmax(dim=1), images, BATCH).reshape(len(images)).astype(np.int64)
 
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Images (n, C, H, W) in [0, 1] -> class probabilities (n, K) float64 (softmax of the logits)."""
+        return _batched(lambda x: torch.softmax(self.net(x), dim=1), images, BATCH).reshape(len(images), -1).astype(np.float64)
+
 
 class TorchScriptFeatures:
     """A local TorchScript network (e.g. Inception-v3) as a :class:`FeatureNetwork` (see the module docstring)."""

@@ -114,6 +114,33 @@ class ImageSet:
         """An empirical distribution of images: no closed form."""
         return None
 
+    @property
+    def holdout_capacity(self) -> int:
+        """How many rows :meth:`holdout` can give (the held-out pool's size)."""
+        return len(self.test_index)
+
+    def _pixels(self, x: np.ndarray) -> np.ndarray:
+        """Rows (n, C·H·W + 1) with their label column, or (n, C·H·W) -> images (n, C, H, W) float32."""
+        x = np.asarray(x)
+        pixels = math.prod(self.image_shape)
+        if x.ndim != 2 or x.shape[1] not in (pixels, pixels + 1):
+            raise ValueError(f"expected image rows of {pixels} pixels (+ 1 label column); got an array of shape {x.shape}")
+        return np.ascontiguousarray(x[:, :pixels], dtype=np.float32).reshape(len(x), *self.image_shape)
+
+    def class_probs(self, x: np.ndarray) -> np.ndarray:
+        """The lab's classifier's class probabilities (n, K) of the image rows ``x`` (n, C·H·W [+ 1])
+        (:func:`autophagy.images.features.classifier`; torch loads on first use)."""
+        from autophagy.images.features import classifier
+
+        return classifier(self).probabilities(self._pixels(x))
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        """The lab's classifier's features (n, F) of the image rows ``x`` (n, C·H·W [+ 1]): the
+        feature space of ``fid``, and of the mitigation stages' discriminator."""
+        from autophagy.images.features import classifier
+
+        return classifier(self).embed(self._pixels(x))
+
 
 def image_layout(x: np.ndarray, shape: list[int] | None, shown: str) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Images (N, ...) -> (rows (N, C·H·W) channel-major, (C, H, W)); errors name ``shown``."""
