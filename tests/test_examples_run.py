@@ -16,6 +16,7 @@ REDUCED = ["generations=2", "repeats=1", "sweep.seeds=1"]
 FURTHER = {
     "shumailov_ngram_grammar": ["loop.n_real=2000", "eval.n_samples=200"],
     "shumailov_transformer_grammar": ["loop.n_real=200", "generator.steps=20", "eval.n_samples=100"],
+    "mitigations_digits": ["generator.steps=200", "eval.n_samples=200"],
 }
 
 
