@@ -36,7 +36,7 @@ from autophagy.metrics.evaluate import (
     NEEDS_TEXT_TRUTH,
     EvalConfig,
 )
-from autophagy.mitigation.base import check_stages
+from autophagy.mitigation.base import check_stages, curated_loop
 from autophagy.registry import build_generator, build_source, entries, get, is_import_path
 
 DEFAULT_METRICS = ["frechet", "sliced_wasserstein", "mmd", "precision", "recall", "density", "coverage", "loglik_real", "cov_trace"]
@@ -337,7 +337,7 @@ def _cross_check(config: ExperimentConfig) -> None:
             )
         if name in NEEDS_MIXTURE_TRUTH:
             check(truth is not None, "metrics", f"free of {name!r} unless the true distribution is known", name)
-    sizes = train_sizes(config.loop, config.generations)
+    sizes = train_sizes(curated_loop(config.loop, config.mitigation), config.generations)  # what the stages can leave
     smallest = sizes.smallest
     if gen.kind == "gaussian" and not getattr(gen, "shrinkage", False):
         check(
@@ -345,7 +345,7 @@ def _cross_check(config: ExperimentConfig) -> None:
             "loop",
             f"a mix with at least dim + 1 = {d + 1} training samples per generation for a "
             "full-covariance Gaussian (or set generator.shrinkage: true)",
-            f"{smallest} samples at generation {sizes.smallest_at}",
+            f"{smallest} samples at generation {sizes.smallest_at}" + (" after mitigation" if config.mitigation else ""),
         )
     if gen.kind == "gmm":
         k = build_generator(config, source).n_components

@@ -191,3 +191,13 @@ def test_the_linear_rows_true_log_density(rng):
     on = flat.sample(5, rng=rng)
     off = on + np.array([0.0, 0.0, 0.0, 1.0])
     assert np.all(np.isfinite(flat.log_prob(on))) and np.all(flat.log_prob(off) == -np.inf)
+
+
+def test_a_cut_that_leaves_too_few_rows_to_fit_is_refused_at_load():
+    """keep 0.04 of 50 synthetic rows trains a d = 2 Gaussian on 2 < d + 1 rows from generation 2 on."""
+    with pytest.raises(InvalidParameterError, match=r"^The 'loop' parameter must be a mix with at least dim \+ 1 = 3 .*Got '2 samples at generation 2 after mitigation' instead\.$"):
+        autophagy.load_config(loop(mitigation=[{"kind": "threshold", "score": "self_loglik", "keep": 0.04}]))
+    config = loop(loop={"kind": "fresh", "n_real": 10, "n_synthetic": 50}, mitigation=[{"kind": "threshold", "score": "self_loglik", "keep": 0.04}])
+    assert autophagy.load_config(config).mitigation[0].kept_at_most(50) == 2  # real rows make up the rest
+    # min_score may keep every row: nothing to refuse before the run
+    assert autophagy.load_config(loop(mitigation=[{"kind": "threshold", "score": "self_loglik", "min_score": 0.0}]))

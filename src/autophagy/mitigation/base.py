@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,6 +63,11 @@ class StageConfig(Model):
         """Refuse, with the canonical one-line error naming ``key``, a stage the source or the
         generator (its capabilities ``provides``; None: unknown, a plug-in) cannot serve."""
 
+    def kept_at_most(self, n: int) -> int:
+        """The most of ``n`` synthetic samples the stage can hand on (``n``: no fixed cut). The
+        load-time training-size checks see the loop through it (:class:`CuratedLoop`)."""
+        return n
+
 
 def check_stages(config: Any, source: Any, provides: frozenset[str] | None) -> None:
     """Run every stage's :meth:`StageConfig.check_against` (plug-in stages without one pass)."""
@@ -69,6 +75,30 @@ def check_stages(config: Any, source: Any, provides: frozenset[str] | None) -> N
         hook = getattr(stage, "check_against", None)
         if hook is not None:
             hook(source, provides, f"mitigation.{i}")
+
+
+@dataclass(frozen=True)
+class CuratedLoop:
+    """A loop config seen through its stages: each generation's synthetic draws cut to what the
+    stages can keep at most (a ``threshold`` keeping ½ of 50 trains on 25), so that the load-time
+    checks of the smallest training set count what training will really get."""
+
+    loop: Any
+    stages: tuple[Any, ...]
+
+    def plan(self, generation: int) -> Any:
+        """The loop's plan at ``generation`` with ``n_synthetic`` cut by every stage in turn."""
+        plan = self.loop.plan(generation)
+        n = plan.n_synthetic
+        for stage in self.stages:
+            cut = getattr(stage, "kept_at_most", None)  # a plug-in stage's config may not have one
+            n = min(n, cut(n)) if cut is not None else n
+        return replace(plan, n_synthetic=n)
+
+
+def curated_loop(loop: Any, stages: Sequence[Any]) -> Any:
+    """``loop`` itself without stages, else its :class:`CuratedLoop`."""
+    return CuratedLoop(loop, tuple(stages)) if stages else loop
 
 
 def mitigation_label(stages: Sequence[Mapping[str, Any]] | None) -> str:

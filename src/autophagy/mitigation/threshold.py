@@ -58,6 +58,12 @@ class ThresholdConfig(StageConfig):
         """G^1 is kept only for the ``reference_loglik`` score."""
         return self.score == "reference_loglik"
 
+    def kept_at_most(self, n: int) -> int:
+        """``top`` by ``keep`` keeps :func:`kept_count` rows, ``bradley_terry`` n // 2; ``min_score`` may keep all."""
+        if self.choice == "bradley_terry":
+            return n // 2
+        return kept_count(n, self.keep) if self.keep is not None else n
+
     def check_rule(self, key: str = "threshold") -> None:
         """Exactly one of keep / min_score for ``top``; keep ½ for ``bradley_terry``; a reward
         exactly for score ``reward``."""
