@@ -11,7 +11,7 @@ from autophagy.core.source import Mixture
 from autophagy.exceptions import InvalidParameterError
 from autophagy.loops.pool import TrainingPool
 from autophagy.loops.stages import SyntheticBatch, apply_stages, stage_rows
-from autophagy.mitigation.rejection import RejectionConfig, RejectionStage
+from autophagy.mitigation.rejection import RejectionConfig, RejectionStage, ShortBatchWarning
 from autophagy.theory.mitigation import rejection_moments
 from autophagy.vectors.gaussian import GaussianGenerator
 from autophagy.vectors.gaussian_data import GaussianSource
@@ -83,8 +83,9 @@ def test_an_estimated_M_is_the_largest_ratio_seen_and_the_run_is_deterministic()
 def test_max_rounds_bounds_the_refill():
     # a model far from the truth: almost nothing passes, one round is not enough
     batch = gaussian_batch(200, [3.0], [[0.05]], np.random.default_rng(2))
-    out = RejectionStage(RejectionConfig(max_rounds=1))(batch, rng=np.random.default_rng(3))
-    assert len(out.pool) <= 200 and out.proposed <= 200 + 16 * 200
+    with pytest.warns(ShortBatchWarning, match=r"^rejection at generation 5: \d+ of 200 samples accepted after 1 fill rounds"):
+        out = RejectionStage(RejectionConfig(max_rounds=1))(batch, rng=np.random.default_rng(3))
+    assert len(out.pool) < 200 and out.proposed <= 200 + 16 * 200
 
 
 def test_the_fully_synthetic_loop_stays_at_its_generation_one_level():

@@ -21,6 +21,13 @@ extremes (with n proposals, of order 1/n of the mass where r exceeds its observe
 An unbounded r (a Gaussian model narrower than the truth in some direction) has no finite M;
 a given ``M`` below sup r has the same bias, with M in place of M̂.
 
+**Cost.** Since E_G r = 1 the acceptance is 1/M: rejection is only as cheap as the model is
+close to the truth everywhere. For sequences the ratio is a product over positions, so log M
+grows with the length: on the default grammar (64 tokens, a trigram model) M̂ ≈ e^13 and one
+proposal in ~500,000 passes, so ``max_rounds`` runs out and the batch stays short (a warning
+says so; ``kept_fraction`` shows it). Use it on text with short sequences, or use
+``self_correct`` / ``threshold`` by ``true_loglik``, which act per token or per rank.
+
 Recorded per generation: ``rejection_acceptance`` (proposals accepted at the final M / every
 proposal drawn) and ``rejection_log_M`` (the log of the M used).
 """
@@ -28,6 +35,7 @@ proposal drawn) and ``rejection_log_M`` (the log of the M used).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -38,6 +46,10 @@ from autophagy.loops.stages import SyntheticBatch
 from autophagy.mitigation.base import StageConfig, check_capability, check_true_law, true_log_prob
 from autophagy.mitigation.scores import sampling_log_prob
 from autophagy.registry import register
+
+class ShortBatchWarning(UserWarning):
+    """``fill`` ran out of rounds before the batch was back to its size."""
+
 
 #: The most proposals one fill round draws, in multiples of the batch size.
 MAX_ROUND_FACTOR = 16
@@ -105,6 +117,14 @@ class RejectionStage:
             size = min(math.ceil((n - len(accepted)) / rate), MAX_ROUND_FACTOR * n)
             candidates = batch.draw_more(size, rng)
         current = log_m if given is None else given
+        if self.config.fill and len(accepted) < n:
+            warnings.warn(
+                f"rejection at generation {batch.generation}: {len(accepted)} of {n} samples accepted after "
+                f"{rounds} fill rounds ({proposed:,} proposals, acceptance {passed / proposed:.2g}, log M = {current:.3g}); "
+                "the batch stays short (raise max_rounds, or use a stage that does not need exact draws)",
+                ShortBatchWarning,
+                stacklevel=2,
+            )
         info = {"rejection_acceptance": passed / proposed, "rejection_log_M": float(current) if np.isfinite(current) else math.nan}
         return batch.with_more(accepted, proposed - n, **info)
 
