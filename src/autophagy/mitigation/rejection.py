@@ -47,6 +47,7 @@ from autophagy.mitigation.base import StageConfig, check_capability, check_true_
 from autophagy.mitigation.scores import sampling_log_prob
 from autophagy.registry import register
 
+
 class ShortBatchWarning(UserWarning):
     """``fill`` ran out of rounds before the batch was back to its size."""
 
