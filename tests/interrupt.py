@@ -25,3 +25,23 @@ def stop_after(generation: int) -> Callable[[dict[str, Any]], None]:
 def metric_values(result: Any) -> np.ndarray:
     """A run's metric values in a canonical row order (seed, generation, metric)."""
     return result.metrics.sort_values(["seed", "generation", "metric"])["value"].to_numpy()
+
+
+def resumed_metrics(config: Any, out: Any, generation: int) -> Any:
+    """Run ``config`` into ``out``, interrupted after ``generation``, then resume it; assert the
+    rows equal an uninterrupted run's (keys and values, in canonical order) and return those rows."""
+    import autophagy  # the helpers above stay importable without the package's start-up cost
+
+    whole = autophagy.run(config, out=None).metrics
+    try:
+        autophagy.run(config, out=out, progress=stop_after(generation))
+    except Stop:
+        pass
+    else:
+        raise AssertionError(f"the run was not interrupted after generation {generation}")
+    resumed = autophagy.run(config, out=out).metrics
+    key = ["seed", "generation", "metric"]
+    left, right = resumed.sort_values(key).reset_index(drop=True), whole.sort_values(key).reset_index(drop=True)
+    np.testing.assert_array_equal(left[key].to_numpy(), right[key].to_numpy())
+    np.testing.assert_array_equal(left.value.to_numpy(), right.value.to_numpy())
+    return whole

@@ -17,7 +17,7 @@ from autophagy.mitigation.signature import SignatureDetector, SignatureSampler, 
 from autophagy.mitigation.watermark import WatermarkConfig, WatermarkStage
 from autophagy.text.grammar import Grammar
 from autophagy.text.ngram_model import NGramLM
-from tests.interrupt import Stop, stop_after
+from tests.interrupt import metric_values, resumed_metrics
 
 
 @pytest.fixture(scope="module")
@@ -236,17 +236,9 @@ def test_every_draw_of_a_wrapped_generator_is_marked(grammar, ngram):
 
 def test_a_loop_records_the_watermark_rows_and_resumes_exactly(tmp_path):
     config = text_loop(store={"checkpoint_every_s": 0})
-    whole = autophagy.run(config, out=None).metrics
-    with pytest.raises(Stop):
-        autophagy.run(config, out=tmp_path, progress=stop_after(2))
-    resumed = autophagy.run(config, out=tmp_path).metrics
-    key = ["seed", "generation", "metric"]
-    left, right = resumed.sort_values(key).reset_index(drop=True), whole.sort_values(key).reset_index(drop=True)
-    np.testing.assert_array_equal(left[key].to_numpy(), right[key].to_numpy())
-    np.testing.assert_array_equal(left.value.to_numpy(), right.value.to_numpy())
+    whole = resumed_metrics(config, tmp_path, 2)
     assert {"watermark_tpr", "watermark_fpr", "watermark_amplification", "watermark_threshold", "kept_fraction", "removed_by_watermark"} <= set(whole.metric)
-    again = autophagy.run(config, out=None).metrics
-    np.testing.assert_array_equal(again.sort_values(key).value.to_numpy(), right.value.to_numpy())
+    np.testing.assert_array_equal(metric_values(autophagy.run(config, out=None)), whole.sort_values(["seed", "generation", "metric"]).value.to_numpy())
 
 
 def test_a_signature_loop_on_gaussian_data():
