@@ -18,7 +18,7 @@ LAYERS = [
     {"exceptions", "_rng", "_threads", "_validation", "_version", "entry", "capabilities"},
     {"core", "registry", "adapters", "loops", "metrics", "exact", "neural", "store", "mitigation"},
     {"vectors", "regression", "images", "text"},
-    {"config", "builtins", "plugins", "testing", "theory"},
+    {"config", "modality", "builtins", "plugins", "testing", "theory"},
     {"runner", "report", "demo", "cli", "__main__", "(package)"},
 ]
 FAMILIES = LAYERS[2]

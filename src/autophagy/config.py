@@ -26,17 +26,16 @@ from autophagy.core.generator import GeneratorConfig
 from autophagy.core.memory import Estimate, check_memory, estimate, resolve_limit, train_sizes
 from autophagy.exceptions import AutophagyError, InvalidParameterError
 from autophagy.loops.policy import LoopConfig
+from autophagy.loops.web import WebConfig, check_web, resolve_web, web_exact_unavailable
 from autophagy.metrics.evaluate import (
     NEEDS_GAUSSIAN_TRUTH,
-    NEEDS_IMAGES,
     NEEDS_LINEAR_TRUTH,
     NEEDS_MIXTURE_TRUTH,
     NEEDS_REGRESSION,
-    NEEDS_TEXT,
-    NEEDS_TEXT_TRUTH,
     EvalConfig,
 )
 from autophagy.mitigation.base import check_stages, curated_loop
+from autophagy.modality import check_modality
 from autophagy.registry import build_generator, build_source, entries, get, is_import_path
 
 DEFAULT_METRICS = ["frechet", "sliced_wasserstein", "mmd", "precision", "recall", "density", "coverage", "loglik_real", "cov_trace"]
@@ -123,6 +122,7 @@ class ExperimentConfig(Model):
         description="stages applied in order to each generation's synthetic samples before training "
         "(registry group 'stage'; see autophagy.loops.stages)",
     )
+    web: WebConfig | None = Field(default=None, description="many lineages sharing one data pool (autophagy.loops.web); loop is then not used")
     sweep: SweepConfig | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)
 
@@ -146,8 +146,9 @@ class ExperimentConfig(Model):
         out = self.model_dump(mode="json")
         if out.get("sweep") is None:
             out.pop("sweep", None)
-        if not out.get("mitigation"):
-            out.pop("mitigation", None)
+        for empty in ("mitigation", "web"):
+            if not out.get(empty):
+                out.pop(empty, None)
         if out.get("store") == StoreConfig().model_dump(mode="json"):
             out.pop("store", None)
         return out
@@ -191,6 +192,8 @@ def load_config(
     if not isinstance(raw, Mapping):
         raise InvalidParameterError(f"The 'config' parameter must be a mapping, a YAML path or an ExperimentConfig. Got {short(raw)} instead.")
     raw = apply_overrides(raw, overrides or [])
+    if raw.get("web") is not None:
+        raw = resolve_web(raw, _component)
     groups: dict[str, Any] = {}
     for group in GROUPS:
         body = raw.get(group)
@@ -214,7 +217,10 @@ def load_config(
         provides = get("generator", config.generator.kind).provides  # defaults: only what the generator serves
         names = [n for n in names if not missing(get("metric", n).needs, provides)]
         config = config.model_copy(update={"metrics": names})
-    _cross_check(config)
+    if config.web is not None:
+        check_web(config, load_config)
+    else:
+        _cross_check(config)
     reason = exact_unavailable(config)
     if config.engine is None:
         config = config.model_copy(update={"engine": "sampled" if reason else "exact"})
@@ -283,6 +289,8 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
         return f"data.kind is {config.data.kind!r}; the exact engines need one of {sorted(EXACT_PAIRS)}"
     if config.generator.kind != needs:
         return f"generator.kind is {config.generator.kind!r}; the exact engine for data.kind {config.data.kind!r} needs {needs!r}"
+    if config.web is not None:
+        return web_exact_unavailable(config.web, needs)
     if config.mitigation:
         return "the synthetic samples pass through mitigation stages, which need the samples themselves"
     if config.loop.kind in ("accumulate_subsample", "keep_original"):
@@ -326,7 +334,7 @@ def _cross_check(config: ExperimentConfig) -> None:
                 f"free of {name!r} unless data.kind is 'linear' and generator.kind is 'linear_ridge'",
                 name,
             )
-    _check_modality(config, source)
+    check_modality(config, source)
     for name in config.metrics:
         if name in NEEDS_GAUSSIAN_TRUTH:
             check(
@@ -386,52 +394,6 @@ def _check_capabilities(config: ExperimentConfig, source: Any) -> None:
         )
     if getattr(gen, "init", None) == "warm_start":
         check(not missing(frozenset({"state"}), provides), "generator.init", "'scratch' for a generator without get_state/set_state", "warm_start")
-
-
-#: The generator kinds of each kind of data (a generator config's ``modality`` class attribute).
-MODALITY_KINDS = {"images": "an image generator ('vae', 'ddpm', 'gan')", "text": "a language model ('ngram', 'transformer')"}
-
-
-def data_modality(source: Any) -> str:
-    """``images`` (labelled image rows), ``text`` (token sequences) or ``vectors`` (the rest)."""
-    if hasattr(source, "image_shape"):
-        return "images"
-    return "text" if hasattr(source, "vocab_size") else "vectors"
-
-
-def _check_modality(config: ExperimentConfig, source: Any) -> None:
-    """Images go with the image generators and image metrics, token sequences with the language
-    models and text metrics; the source checks the eval settings against its held-out data."""
-    assert config.metrics is not None  # load_config fills in unset metrics before the checks
-    gen = config.generator
-    data, model = data_modality(source), getattr(type(gen), "modality", "vectors")
-    check(
-        data == model,
-        "generator.kind",
-        f"{MODALITY_KINDS[data]} for data.kind {config.data.kind!r}" if data in MODALITY_KINDS
-        else f"a generator of vectors for data.kind {config.data.kind!r} (the neural kinds need data.kind 'images', "
-        "the language models data.kind 'grammar' or 'corpus')",
-        gen.kind,
-    )
-    images = data == "images"
-    for name in config.metrics:
-        if name in NEEDS_IMAGES:
-            check(images, "metrics", f"free of {name!r} unless data.kind is 'images'", name)
-        if name == "classifier_accuracy":
-            check(getattr(gen, "conditional", False), "metrics", "free of 'classifier_accuracy' unless generator.conditional is true", name)
-        if name in NEEDS_TEXT:
-            check(data == "text", "metrics", f"free of {name!r} unless data.kind is 'grammar' or 'corpus'", name)
-        if name in NEEDS_TEXT_TRUTH:
-            check(hasattr(source, "log_prob"), "metrics", f"free of {name!r} unless the text's exact law is known (data.kind 'grammar')", name)
-    prepared = set()
-    for name in config.metrics:  # e.g. the sentence-embedding model is installed: fail now, not after a fit
-        prepare = get("metric", name).prepare
-        if prepare is not None and prepare not in prepared:
-            prepared.add(prepare)
-            prepare()
-    check_eval = getattr(source, "check_eval", None)
-    if check_eval is not None:  # what the held-out data allow (enough held-out rows, the feature network)
-        check_eval(config.eval)
 
 
 def dump_yaml(config: ExperimentConfig) -> str:

@@ -26,7 +26,7 @@ class NeuralConfig(GeneratorConfig):
         mixed_precision: bfloat16 autocast on CUDA (ignored on CPU).
     """
 
-    #: the data these generators model (see autophagy.config.data_modality): image rows here;
+    #: the data these generators model (see autophagy.modality.data_modality): image rows here;
     #: a neural language model sets "text".
     modality: ClassVar[str] = "images"
 

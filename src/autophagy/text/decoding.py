@@ -27,7 +27,7 @@ class DecodingConfig(GeneratorConfig):
         repetition_penalty: θ >= 1 (1: off); see the family for how it is applied.
     """
 
-    #: the data these generators model (see autophagy.config.data_modality): token sequences.
+    #: the data these generators model (see autophagy.modality.data_modality): token sequences.
     modality: ClassVar[str] = "text"
 
     decoding: Literal["sample", "greedy", "beam"] = "sample"

@@ -77,7 +77,7 @@ class TransformerConfig(NeuralConfig, DecodingConfig):
     minutes.
     """
 
-    #: the data this generator models (see autophagy.config.data_modality): token sequences.
+    #: the data this generator models (see autophagy.modality.data_modality): token sequences.
     modality: ClassVar[str] = "text"
 
     kind: Literal["transformer"] = "transformer"
