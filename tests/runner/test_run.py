@@ -20,7 +20,9 @@ from ..conftest import small_config
 def test_result_table_contract(tmp_path):
     result = autophagy.run(small_config(), out=tmp_path)
     m = result.metrics
-    assert list(m.columns) == ["run", "seed", "generation", "metric", "value"]
+    # issue 16 added the lineage column (0 in an ordinary single-lineage run)
+    assert list(m.columns) == ["run", "seed", "generation", "metric", "value", "lineage"]
+    assert m["lineage"].dtype == "int64" and (m["lineage"] == 0).all()
     assert set(m["seed"]) == {7, 8}, "repeat r runs with seed + r"
     assert set(m["generation"]) == {1, 2, 3, 4}
     assert {"cov_trace", "loglik_real", "train_size", "frac_synthetic", "degenerate"} <= set(m["metric"])

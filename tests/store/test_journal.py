@@ -322,3 +322,31 @@ def test_out_pointing_at_a_file_is_refused_before_any_work(tmp_path):
     with pytest.raises(InvalidParameterError, match=r"The 'run_dir' parameter must be a directory .* an existing file"):
         autophagy.run(config(), run_dir=afile / "run")
     assert afile.read_text() == "mine"
+
+
+def test_a_metrics_file_written_before_the_lineage_column_reads_with_lineage_zero(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from autophagy.store.journal import metric_schema, read_part
+
+    old = pa.table({"run": ["r"], "seed": [0], "generation": [1], "metric": ["cov_trace"], "value": [1.5]})
+    pq.write_table(old, tmp_path / "old.parquet")
+    table = read_part(tmp_path / "old.parquet")
+    assert table.schema == metric_schema() and table.column("lineage").to_pylist() == [0]
+
+
+def test_load_metrics_reads_old_and_new_runs_alike(tmp_path):
+    """A run whose metrics file predates the lineage column sits beside a new one: both read, lineage 0."""
+    import pyarrow.parquet as pq
+
+    import autophagy
+
+    config = {"name": "old", "generations": 2, "data": {"kind": "gaussian", "dim": 2}, "generator": {"kind": "gaussian"},
+              "loop": {"kind": "fresh", "n_real": 20, "n_synthetic": 20}, "metrics": ["cov_trace"]}
+    old = autophagy.run(config, out=tmp_path)
+    table = pq.read_table(old.path / "metrics.parquet")
+    pq.write_table(table.drop(["lineage"]), old.path / "metrics.parquet")
+    autophagy.run({**config, "name": "new"}, out=tmp_path)
+    frame = autophagy.load_metrics(tmp_path)
+    assert set(frame["name"]) == {"old", "new"} and frame["lineage"].dtype == "int64" and (frame["lineage"] == 0).all()

@@ -40,12 +40,15 @@ class Block:
         code: shape (N,), index of each row's metric name in ``names``.
         names: the metric names.
         value: shape (N,), float64.
+        lineage: shape (N,), int64, each row's model lineage (a web simulation: -1 for
+            pool-level rows); None: every row 0 (an ordinary run).
     """
 
     seed: np.ndarray
     code: np.ndarray
     names: tuple[str, ...]
     value: np.ndarray
+    lineage: np.ndarray | None = None
 
 
 def _block(seeds: list[int], names: list[str], values: np.ndarray) -> Block:

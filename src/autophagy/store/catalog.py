@@ -238,7 +238,7 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def query(root: str | Path, sql: str = "SELECT * FROM metrics") -> Any:
     """Run ``sql`` over every run's committed metrics under ``root``; returns a pandas DataFrame.
 
-    Two tables are defined: ``metrics`` (run, seed, generation, metric, value: the committed
+    Two tables are defined: ``metrics`` (run, seed, generation, metric, value, lineage: the committed
     rows of every readable run, including runs in progress) and ``runs`` (one row per run with
     its flattened config; unreadable runs have status ``corrupt``), so e.g.
     ``SELECT r."loop.kind", avg(value) FROM metrics m JOIN runs r ON m.run = r.run_id ...``.
@@ -254,7 +254,11 @@ def query(root: str | Path, sql: str = "SELECT * FROM metrics") -> Any:
             raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
         con = _sandbox(duckdb.connect())
         try:
-            con.register("metrics", metrics_dataset(files))
+            con.register("metric_rows", metrics_dataset(files))
+            con.execute(  # a file written before the lineage column reads as lineage 0
+                "CREATE VIEW metrics AS SELECT run, seed, generation, metric, value, "
+                "coalesce(lineage, 0)::BIGINT AS lineage FROM metric_rows"
+            )
             con.register("runs", runs)
             try:
                 return con.execute(sql).df()

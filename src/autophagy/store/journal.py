@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from autophagy.exceptions import CorruptRunError, RecoveryWarning
-from autophagy.store.rundir import RunDir, atomic_write_text
+from autophagy.store.rundir import METRIC_COLUMNS, RunDir, atomic_write_text
 
 COMMIT_NAME = "commit.json"
 METRICS_NAME = "metrics.parquet"
@@ -42,15 +42,17 @@ FORMAT = "autophagy-journal-1"
 #: Seconds a part merged into a bigger one is kept: a reader that listed it from an older commit
 #: record can still read it (and one that comes later retries with the new record).
 OBSOLETE_GRACE_S = 10.0
-METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
+#: Columns a metrics file may lack (written before they existed), with the value they read as.
+OPTIONAL_COLUMNS = {"lineage": 0}
 
 
 def metric_schema() -> Any:
-    """The Arrow schema of every metrics file: run, seed, generation, metric, value."""
+    """The Arrow schema of every metrics file: run, seed, generation, metric, value, lineage
+    (the model lineage of a web simulation, -1 for its pool-level rows; 0 in ordinary runs)."""
     import pyarrow as pa
 
     return pa.schema(
-        [("run", pa.string()), ("seed", pa.int64()), ("generation", pa.int64()), ("metric", pa.string()), ("value", pa.float64())]
+        [("run", pa.string()), ("seed", pa.int64()), ("generation", pa.int64()), ("metric", pa.string()), ("value", pa.float64()), ("lineage", pa.int64())]
     )
 
 
@@ -178,6 +180,9 @@ def read_part(path: Path) -> Any:
         raise CorruptRunError(
             f"cannot read {path}: {exc}".splitlines()[0] + " (delete it to recompute the run from its last consistent checkpoint)"
         ) from None
+    for name, value in OPTIONAL_COLUMNS.items():  # a file written before the column existed
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array(np.full(table.num_rows, value, dtype=np.int64)))
     missing = set(METRIC_COLUMNS) - set(table.column_names)
     if missing:
         raise CorruptRunError(f"cannot read {path}: missing columns {sorted(missing)}")

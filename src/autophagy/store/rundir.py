@@ -41,7 +41,7 @@ import yaml
 
 from autophagy.exceptions import CorruptRunError, RunConflictError
 
-METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value"]
+METRIC_COLUMNS = ["run", "seed", "generation", "metric", "value", "lineage"]
 #: PyYAML's safe loader, in C where libyaml is present (a sweep re-reads thousands of configs).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
