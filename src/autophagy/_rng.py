@@ -30,6 +30,10 @@ ROLES: dict[str, int] = {
     "subsample": 7,  # the training subset of accumulate_subsample
     "curate": 8,  # randomness of the synthetic-sample stages (filters, resampling, corrections)
     "verifier": 9,  # the real reference set a mitigation stage holds (drawn once, generation 0)
+    "human": 10,  # a web's human items: the initial pool (generation 0) and each generation's arrivals
+    "draw": 11,  # a web lineage's draw from the pool (batch = the lineage)
+    "publish": 12,  # a web lineage's published samples (batch = the lineage)
+    "evict": 13,  # a web pool's uniform eviction
 }
 
 
@@ -40,8 +44,8 @@ def stream(seed: int, generation: int, role: str, *, batch: int | None = None) -
         seed: the seed of one repeat (non-negative int).
         generation: generation index (0 for draws made before the loop starts).
         role: one of :data:`ROLES`.
-        batch: for Monte-Carlo calculators that add repeats in batches: the batch index
-            (batches are independent streams of the same seed).
+        batch: an extra index making independent streams of the same (seed, generation,
+            role): a Monte-Carlo calculator's batch of repeats, or a web simulation's lineage.
     """
     key: tuple[int, ...] = (int(generation), ROLES[role])
     if batch is not None:
