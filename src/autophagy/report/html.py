@@ -82,6 +82,7 @@ from autophagy.report.texts import (
     is_text_run,
     perplexity_histogram_png,
 )
+from autophagy.report.web import lineage_figures
 from autophagy.store.rundir import atomic_write
 
 # The public names, and the private parts autophagy.report.compare builds its page from.
@@ -222,6 +223,9 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
         written.add(class_histogram_png(frequencies, f"{setting.label}: class shares", png))
         histograms.append((setting.label, png))
 
+    lineages = lineage_figures(experiment, figures, theory, safe_name)
+    written.update(png for _, png in lineages)
+
     sweeps = []
     for title, png in _sweep_figures(experiment, summary, figures):
         written.add(png)
@@ -232,7 +236,7 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
             stale.unlink()
 
     page = render_page(
-        experiment, summary, charts, snapshots, sweeps, histograms, perplexities, texts
+        experiment, summary, charts, snapshots, sweeps, histograms, perplexities, texts, lineages
     )
     path = folder / "index.html"
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from autophagy.report.collect import Experiment, RunRecord, format_value
 from autophagy.report.texts import MAX_HISTOGRAMS, N_HISTOGRAMS, N_TEXTS, TEXT_CHARS, TextExamples
+from autophagy.report.web import lineages_intro
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -235,6 +236,7 @@ def render_page(
     histograms: Sequence[tuple[str, Path]] = (),
     perplexities: Sequence[tuple[str, Path]] = (),
     texts: Sequence[TextExamples] = (),
+    lineages: Sequence[tuple[str, Path]] = (),
 ) -> str:
     """The HTML text of one experiment's page (self-contained; user strings escaped)."""
     from autophagy._version import __version__
@@ -249,6 +251,7 @@ def render_page(
         f"autophagy {_e(__version__)}, written {_e(when)}.</p>"
         + _degenerate_section(summary)
         + _charts_section(charts)
+        + _figures_section("Lineages", lineages_intro(len(lineages)), [(title, title, png) for title, png in lineages])
         + _sweeps_section(sweeps)
         + _classes_section(histograms)
         + _perplexity_section(perplexities)

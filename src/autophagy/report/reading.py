@@ -105,7 +105,7 @@ def read_metrics(files: Sequence[str | Path]) -> Any:
         files: Paths of metrics tables.
 
     Returns:
-        A pandas DataFrame with columns run, seed, generation, metric, value, file (the path
+        A pandas DataFrame with columns run, seed, generation, metric, value, lineage, file (the path
         of the table each row came from, as given in ``files``).
 
     Raises:
@@ -119,10 +119,14 @@ def read_metrics(files: Sequence[str | Path]) -> Any:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_DTYPES.items()})
     con = duckdb.connect()
     try:
+        source = "read_parquet($files, filename = true, union_by_name = true)"
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}", {"files": names}).fetchall()}
+        # files written before the lineage column read as lineage 0 (an ordinary run)
+        lineage = "coalesce(lineage, 0)::BIGINT" if "lineage" in columns else "0::BIGINT"
         frame = con.execute(
             "SELECT run::VARCHAR AS run, seed::BIGINT AS seed, generation::BIGINT AS generation, "
-            "metric::VARCHAR AS metric, value::DOUBLE AS value, filename AS file "
-            "FROM read_parquet($files, filename = true, union_by_name = true)",
+            f"metric::VARCHAR AS metric, value::DOUBLE AS value, {lineage} AS lineage, filename AS file "
+            f"FROM {source}",
             {"files": names},
         ).df()
     except duckdb.Error as exc:
@@ -211,5 +215,6 @@ _EMPTY_DTYPES = {
     "generation": "int64",
     "metric": object,
     "value": "float64",
+    "lineage": "int64",
     "file": object,
 }

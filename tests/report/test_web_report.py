@@ -1,0 +1,60 @@
+"""The report's lineage fan charts: quantiles across lineages, the theory line, the page section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from autophagy.report.collect import Experiment, Setting
+from autophagy.report.markup import render_page
+from autophagy.report.reading import RunRecord
+from autophagy.report.web import is_web, lineage_figures, lineage_quantiles
+
+
+def web_rows(lineages=50, generations=4, seed=0):
+    """Lineage rows whose spread grows with the generation (value ~ N(t, t²)), plus pool rows."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(1, generations + 1):
+        for i in range(lineages):
+            rows.append(("r", seed, t, "gaussian_w2", t + t * rng.standard_normal(), i))
+        rows.append(("r", seed, t, "pool_human_share", 1.0 / t, -1))
+        rows.append(("r", seed, t, "train_size", 100.0, 0))
+    frame = pd.DataFrame(rows, columns=["run", "seed", "generation", "metric", "value", "lineage"])
+    return frame.assign(setting="web", path="runs/web/r")
+
+
+def experiment(frame):
+    run = RunRecord(Path("runs/web/r"), "r", "web", "complete", None, 4, 4, {"name": "web"}, {"name": "web"})
+    return Experiment("web", {}, (), (Setting("web", {}, (run,)),), frame)
+
+
+def test_quantiles_are_taken_across_lineages_per_generation():
+    q = lineage_quantiles(web_rows()[lambda d: d.metric == "gaussian_w2"])
+    assert list(q.index) == [1, 2, 3, 4] and (q["n"] == 50).all()
+    assert (q["min"] <= q["q10"]).all() and (q["q10"] <= q["q50"]).all() and (q["q90"] <= q["max"]).all()
+    width = (q["q90"] - q["q10"]).to_numpy()
+    assert width[-1] > width[0]  # the fan widens: sd t, 4x wider at t = 4 (50 draws each)
+
+
+def test_fans_are_drawn_for_lineage_metrics_only_with_the_theory_line(tmp_path):
+    calls = []
+
+    def theory(config, metric, generations):
+        calls.append(metric)
+        return generations.astype(float) if metric == "gaussian_w2" else None
+
+    exp = experiment(web_rows())
+    assert is_web(exp)
+    figures = lineage_figures(exp, tmp_path, theory, lambda s: s)
+    assert [title for title, _ in figures] == ["web: gaussian_w2 across lineages"]  # not the pool row, not bookkeeping
+    assert figures[0][1].is_file() and figures[0][1].stat().st_size > 1000 and calls == ["gaussian_w2"]
+    page = render_page(exp, pd.DataFrame(columns=["setting", "metric", "generation", "n_nan"]), [], [], lineages=figures)
+    assert "<h2>Lineages</h2>" in page and "collapses first" in page
+
+
+def test_an_ordinary_experiment_has_no_fans(tmp_path):
+    frame = web_rows().assign(lineage=0)
+    assert not is_web(experiment(frame)) and lineage_figures(experiment(frame), tmp_path, None, lambda s: s) == []
