@@ -13,6 +13,7 @@ import typer
 
 from autophagy.cli import describe as _describe  # noqa: F401  (registers its commands)
 from autophagy.cli import runs as _runs  # noqa: F401  (registers its commands)
+from autophagy.cli import web as _web  # noqa: F401  (registers web-share)
 from autophagy.cli._app import app
 from autophagy.exceptions import AutophagyError
 

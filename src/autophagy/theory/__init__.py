@@ -7,7 +7,9 @@ the admissible n_s in :mod:`.effective_size`, the (λ, n_s) grid in :mod:`.phase
 regression on fake-data chains (:mod:`.regression`: the exact least-squares chains in
 :mod:`.ols_chain`, the ridge and its optimal α in :mod:`.ridge_collapse`, the power-law scaling
 laws in :mod:`.power_laws`). Mitigated Gaussian loops (:mod:`.mitigation`: rejection, threshold
-by self-likelihood, exact self-correction). :func:`predict` gives the theory curve of a run's metric where one
+by self-likelihood, exact self-correction). Gaussian lineages in a polluted web (:mod:`.web`:
+the pool's and the lineages' moments, their fixed point, the human share that keeps the error
+below ε). :func:`predict` gives the theory curve of a run's metric where one
 exists (the report draws it over the measurement).
 """
 
@@ -53,6 +55,14 @@ from autophagy.theory.regression import (
     ridge_test_error,
     scaling_law,
 )
+from autophagy.theory.web import (
+    HumanShare,
+    WebCurve,
+    WebFixedPoint,
+    human_share_for,
+    web_fixed_point,
+    web_moments,
+)
 
 __all__ = [
     "Admissibility",
@@ -89,4 +99,10 @@ __all__ = [
     "power_law_problem",
     "ridge_test_error",
     "scaling_law",
+    "HumanShare",
+    "WebCurve",
+    "WebFixedPoint",
+    "human_share_for",
+    "web_fixed_point",
+    "web_moments",
 ]

@@ -40,6 +40,12 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
     ``self_correct`` with the exact map (``cov_trace``, ``mean_sq_error`` and ``gaussian_w2`` in
     d = 1 for any strength; in d > 1 strengths 0 and 1 only, without ``gaussian_w2``).
 
+    A web (``web:``) of Gaussian lineages on Gaussian data, all alike (one n_train, publish,
+    estimator and λ), no stages, uniform draws, FIFO eviction, a pool that starts human, and
+    ``human_per_generation`` a number or a schedule: ``cov_trace``, ``mean_sq_error`` and (isotropic truth)
+    ``gaussian_w2`` of a lineage, and ``pool_human_share``
+    (:func:`~autophagy.theory.web.web_moments`; W₂ is an approximation there).
+
     Args:
         config: a resolved config (an ExperimentConfig or its nested dict).
         metric: a metric name.
@@ -54,6 +60,9 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
         parts = _regression_parts(text)
         return None if parts is None else parts[metric][np.asarray(generations, dtype=np.int64)]
     index = np.asarray(generations, dtype=np.int64) - 1
+    if data.get("web"):
+        web = _web(text)
+        return None if web is None or metric not in web else web[metric][index]
     if data.get("mitigation"):
         curves = _mitigated(text)
         return None if curves is None or metric not in curves else curves[metric][index]
@@ -181,3 +190,46 @@ def _mitigated(text: str) -> dict[str, np.ndarray] | None:
     else:
         return None
     return {"cov_trace": bias * curve.cov_trace, "mean_sq_error": curve.mean_sq_error}
+
+
+@functools.lru_cache(maxsize=64)
+def _web(text: str) -> dict[str, np.ndarray] | None:
+    """Expected lineage and pool metrics at generations 1..T of a web with a closed form
+    (see :func:`predict`), or None."""
+    from autophagy.config import load_config
+    from autophagy.registry import build_source
+    from autophagy.theory.web import web_moments
+
+    config = load_config(json.loads(text))
+    data = config.to_dict()
+    web, source = data["web"], data.get("data", {})
+    groups = web["lineages"]
+    alike = {(g["n_train"], g["publish"], g["generator"].get("estimator", "mle"), g["generator"].get("bias", 1.0)) for g in groups}
+    pool, draw = web["pool"], web.get("draw", {})
+    human = pool.get("human_per_generation", 0)
+    if (source.get("kind") != "gaussian" or any(g["generator"].get("kind") != "gaussian" or g.get("mitigation") for g in groups)
+            or len(alike) != 1 or pool.get("eviction", "fifo") != "fifo" or pool.get("initial", "human") != "human"
+            or (draw.get("kind", "uniform") != "uniform" and draw.get("human_weight", 1.0) != 1.0)):
+        return None
+    (n_train, publish, estimator, bias), = alike
+    dim = int(source.get("dim", 2))
+    if n_train <= dim:
+        return None  # Ledoit-Wolf shrinkage or a singular fit: no closed form
+    cov = np.asarray(build_source(config).cov)  # type: ignore[attr-defined]
+    trace = float(np.trace(cov))
+    isotropic = bool(np.allclose(cov, trace / dim * np.eye(dim)))
+    generations = int(data["generations"])
+    if isinstance(human, dict):
+        from autophagy.loops.web import Schedule
+
+        schedule = Schedule.model_validate(human)
+        human = [float(schedule.at(t, generations)) for t in range(1, generations + 1)]
+    curve = web_moments(
+        generations, human if isinstance(human, list) else float(human), int(n_train), int(publish), int(pool["size"]),
+        lineages=sum(int(g.get("count", 1)) for g in groups), trace=trace, bias=float(bias), estimator=estimator,
+        dim=dim if isotropic else None,
+    )
+    out = {"cov_trace": curve.bias * curve.cov_trace, "mean_sq_error": curve.mean_sq_error, "pool_human_share": curve.pool_human_share}
+    if isotropic:
+        out["gaussian_w2"] = curve.w2
+    return out
