@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+KEY = ["seed", "lineage", "generation", "metric"]  # a row's identity; lineage is 0 outside webs
+
 
 class Stop(KeyboardInterrupt):
     """Raised by :func:`stop_after`'s progress callback: the run is interrupted, as by Ctrl-C."""
@@ -23,8 +25,8 @@ def stop_after(generation: int) -> Callable[[dict[str, Any]], None]:
 
 
 def metric_values(result: Any) -> np.ndarray:
-    """A run's metric values in a canonical row order (seed, generation, metric)."""
-    return result.metrics.sort_values(["seed", "generation", "metric"])["value"].to_numpy()
+    """A run's metric values in a canonical row order (seed, lineage, generation, metric)."""
+    return result.metrics.sort_values(KEY)["value"].to_numpy()
 
 
 def resumed_metrics(config: Any, out: Any, generation: int) -> Any:
@@ -40,8 +42,7 @@ def resumed_metrics(config: Any, out: Any, generation: int) -> Any:
     else:
         raise AssertionError(f"the run was not interrupted after generation {generation}")
     resumed = autophagy.run(config, out=out).metrics
-    key = ["seed", "generation", "metric"]
-    left, right = resumed.sort_values(key).reset_index(drop=True), whole.sort_values(key).reset_index(drop=True)
-    np.testing.assert_array_equal(left[key].to_numpy(), right[key].to_numpy())
+    left, right = resumed.sort_values(KEY).reset_index(drop=True), whole.sort_values(KEY).reset_index(drop=True)
+    np.testing.assert_array_equal(left[KEY].to_numpy(), right[KEY].to_numpy())
     np.testing.assert_array_equal(left.value.to_numpy(), right.value.to_numpy())
     return whole

@@ -400,16 +400,28 @@ def apply_overrides(raw: Mapping[str, Any], overrides: list[str] | dict[str, Any
         parts = key.split(".") if isinstance(key, str) else [""]
         if not all(p.strip() for p in parts):
             raise InvalidParameterError(f"An override must look like key=value with a dotted key such as generator.bias. Got the key {short(key)} instead.")
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise InvalidParameterError(f"Cannot set '{key}': '{part}' is not a group of keys.")
-            node = child
-        node[parts[-1]] = value
+        node: Any = out
+        for i, part in enumerate(parts):
+            slot = _slot(node, part, key, parts[i - 1] if i else "")
+            if i == len(parts) - 1:
+                node[slot] = value
+            else:
+                if isinstance(node, dict) and node.get(slot) is None:
+                    node[slot] = {}
+                node = node[slot]
     return out
+
+
+def _slot(node: Any, part: str, key: str, parent: str) -> Any:
+    """Where ``part`` of an override's ``key`` goes in ``node``: a key of a mapping, or the index
+    of a list item (``web.lineages.0.count``)."""
+    if isinstance(node, dict):
+        return part
+    if isinstance(node, list):
+        if part.isdigit() and int(part) < len(node):
+            return int(part)
+        raise InvalidParameterError(f"Cannot set '{key}': '{parent}' is a list of {len(node)} items, so '{part}' must be an index 0..{len(node) - 1}.")
+    raise InvalidParameterError(f"Cannot set '{key}': '{parent}' is not a group of keys.")
 
 
 def split_override(text: str) -> tuple[str, Any]:

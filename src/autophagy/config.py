@@ -41,6 +41,10 @@ from autophagy.registry import build_generator, build_source, entries, get, is_i
 DEFAULT_METRICS = ["frechet", "sliced_wasserstein", "mmd", "precision", "recall", "density", "coverage", "loglik_real", "cov_trace"]
 
 
+#: The metrics of a web of Gaussian lineages that names none: the moment metrics, which the
+#: batched web engine computes in closed form (``vectors.metrics.MOMENT_METRICS``).
+WEB_MOMENT_METRICS = ("gaussian_w2", "cov_trace", "mean_sq_error", "cov_logdet")
+
 #: The default metrics of regression data (rows [x, y] labelled by a linear truth).
 REGRESSION_METRICS = ["test_error", "test_error_real", "test_error_bias", "test_error_variance", "param_error"]
 #: The default metrics of regression data without a known truth (data.kind 'digits'): the
@@ -210,6 +214,8 @@ def load_config(
     if found is None:  # the width of a sample is known to the source only (files, text): built now
         found = memory_estimate(config, width=build_source(config).dim)
     check_memory(found, config, limit, named)  # type: ignore[arg-type]
+    if config.metrics is None and config.web is not None and config.data.kind == "gaussian" and exact_unavailable(config) is None:
+        config = config.model_copy(update={"metrics": list(WEB_MOMENT_METRICS)})  # what the batched web engine computes
     if config.metrics is None:
         names = list(default_metrics(build_source(config)))
         if names == IMAGE_METRICS and getattr(config.generator, "conditional", False):
@@ -290,7 +296,7 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
     if config.generator.kind != needs:
         return f"generator.kind is {config.generator.kind!r}; the exact engine for data.kind {config.data.kind!r} needs {needs!r}"
     if config.web is not None:
-        return web_exact_unavailable(config.web, needs)
+        return web_exact_unavailable(config.web, needs) or _web_batched_unavailable(config)
     if config.mitigation:
         return "the synthetic samples pass through mitigation stages, which need the samples themselves"
     if config.loop.kind in ("accumulate_subsample", "keep_original"):
@@ -299,6 +305,21 @@ def exact_unavailable(config: ExperimentConfig) -> str | None:
         dim = config.data.dim  # type: ignore[attr-defined]
         if train_sizes(config.loop, config.generations).smallest < dim + 1:
             return "generator.shrinkage is used below dim + 1 training samples"
+    return None
+
+
+def _web_batched_unavailable(config: ExperimentConfig) -> str | None:
+    """Why the batched web engine cannot run a web whose lineages are all of the exact family:
+    Gaussian lineages get only the moment metrics (:data:`WEB_MOMENT_METRICS`) and fit a full
+    covariance (n_train >= dim + 1, no Ledoit-Wolf shrinkage); linear lineages get only the
+    regression metrics (:data:`REGRESSION_METRICS`)."""
+    assert config.web is not None
+    batched = WEB_MOMENT_METRICS if config.data.kind == "gaussian" else REGRESSION_METRICS
+    other = [n for n in config.metrics or () if n not in batched]
+    if other:
+        return f"metric {other[0]!r} needs samples; the batched web engine computes only {list(batched)}"
+    if config.data.kind == "gaussian" and min(g.n_train for g in config.web.lineages) < config.data.dim + 1:  # type: ignore[attr-defined]
+        return "generator.shrinkage is used below dim + 1 training samples"
     return None
 
 

@@ -84,6 +84,19 @@ def test_the_cli_exits_2_with_one_line(tmp_path, capsys, change):
     assert not (tmp_path / "runs").exists()
 
 
+def test_set_reaches_a_lineage_group_by_its_index(tmp_path, capsys):
+    config = autophagy.load_config(web(), ["web.lineages.0.count=3", "web.lineages.0.generator.bias=0.5"])
+    assert config.web.n_lineages == 3 and config.web.lineages[0].generator.bias == 0.5
+    with pytest.raises(InvalidParameterError, match=r"^Cannot set 'web\.lineages\.1\.count': 'lineages' is a list of 1 items, so '1' must be an index 0\.\.0\.$"):
+        autophagy.load_config(web(), ["web.lineages.1.count=3"])
+    with pytest.raises(InvalidParameterError, match=r"^Cannot set 'web\.draw\.kind\.x': 'kind' is not a group of keys\.$"):
+        autophagy.load_config(web(lambda w: w.update(draw={"kind": "uniform"})), ["web.draw.kind.x=3"])
+    path = tmp_path / "web.yaml"
+    path.write_text(yaml.safe_dump(web()), encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--set", "web.lineages.0.n_train=6000"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: The 'web.lineages.0.n_train' parameter must be <= pool.size = 5000")
+
+
 def test_schedules_go_from_start_to_end():
     linear = Schedule(kind="linear", start=1000, to=0)
     assert [linear.at(t, 5) for t in range(1, 6)] == [1000, 750, 500, 250, 0]
@@ -118,5 +131,5 @@ def test_a_provenance_weighted_draw_prefers_human_items_by_its_weight():
 
 
 def test_a_web_config_never_runs_as_a_plain_loop():
-    with pytest.raises(InvalidParameterError, match="web"):
-        autophagy.run(web(), out=None)
+    rows = autophagy.run({**web(), "generations": 1}, out=None).metrics  # a web engine: lineage and pool rows
+    assert set(rows.lineage) == {-1, *range(10)} and "pool_human_share" in set(rows.metric)

@@ -31,12 +31,21 @@ def run(
     out: OutOption = Path("runs"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and its memory estimate, and exit.")] = False,
     max_memory: MaxMemoryOption = None,
+    backend: Annotated[str, typer.Option("--backend", help="A web's lineages: local | process | ray (the same rows on each).")] = "local",
+    workers: Annotated[int | None, typer.Option("--workers", help="With --backend process or ray: workers for a web's lineages (default: cores).")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="With --backend ray: the cluster to join (default: start Ray here).")] = None,
 ) -> None:
-    """Run (or resume) one experiment and print where its results are."""
+    """Run (or resume) one experiment and print where its results are (a web's lineages run on --backend)."""
+    from autophagy._validation import check
     from autophagy.config import dump_yaml, load_config
     from autophagy.core.memory import memory_budget
+    from autophagy.runner.executors import BACKENDS
     from autophagy.runner.loop import run as run_experiment
+    from autophagy.runner.web_backend import lineage_backend
 
+    _at_least_one(workers, "--workers")
+    check(backend in BACKENDS, "--backend", f"one of {', '.join(BACKENDS)}", backend)
+    check(address is None or backend == "ray", "--address", "given only with --backend ray", address)
     with memory_budget(max_memory):
         resolved = load_config(config, set_ or [])
     if dry_run:
@@ -48,7 +57,8 @@ def run(
     _check_out(out)
     with _progress() as bar:
         task = bar.add_task(f"{resolved.name} generations", total=resolved.generations)
-        result = run_experiment(resolved, out=out, progress=lambda e: bar.update(task, completed=e["generation"]))
+        with lineage_backend(backend, workers=workers, address=address):
+            result = run_experiment(resolved, out=out, progress=lambda e: bar.update(task, completed=e["generation"]))
         bar.update(task, completed=resolved.generations)
     last = result.metrics[result.metrics["generation"] == result.metrics["generation"].max()]
     summary = last.groupby("metric")["value"].mean()

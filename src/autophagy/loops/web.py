@@ -18,8 +18,8 @@ human-written data arrive at a rate that may fall over time. Generation t = 1..T
    random (``uniform``); ``none`` lets it grow.
 
 The pool starts with ``pool.size`` human items (``initial: human``), or with a share
-``initial_human_share`` of them and the rest published by a generation-0 model of each group
-fitted to human data (``initial: mixed``).
+``initial_human_share`` of them and the rest published by the first lineage's generation-0
+model, fitted to ``n_train`` human items (``initial: mixed``; they carry lineage 0 and depth 1).
 
 Every item carries its provenance (:class:`WebPool`): the generation it was published
 (0: initial or human), the lineage that published it (:data:`~autophagy.loops.pool.HUMAN` = -1
@@ -34,7 +34,7 @@ number in their ``lineage`` column, pool-level rows -1.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -84,7 +84,7 @@ class PoolConfig(Model):
     """``pool: {size, initial, initial_human_share, human_per_generation, eviction}``."""
 
     size: PositiveInt = Field(description="items the pool holds (eviction keeps it there; with eviction none, its initial size)")
-    initial: Literal["human", "mixed"] = Field(default="human", description="human: size human items; mixed: a share initial_human_share of them, the rest from generation-0 models")
+    initial: Literal["human", "mixed"] = Field(default="human", description="human: size human items; mixed: a share initial_human_share of them, the rest from the first lineage's generation-0 model")
     initial_human_share: float = Field(default=0.5, gt=0.0, le=1.0, description="initial: mixed only: the human share of the initial pool")
     human_per_generation: int | Schedule = Field(default=0, description="new human items each generation: a number or {kind: linear | exponential, from, to}")
     eviction: Literal["fifo", "uniform", "none"] = Field(default="fifo", description="what leaves a pool over size: the oldest items, random items, or none")
@@ -184,6 +184,30 @@ def check_web(config: Any, load: Callable[[Mapping[str, Any]], Any]) -> None:
                 text = f"{text.rstrip('.')} (for the lineages of web.lineages.{i})."
             raise InvalidParameterError(text) from None
     check_pool(web, config.generations)
+    check_web_stages(web, text=config.data.kind in TEXT_DATA, metrics=config.metrics or ())
+
+
+#: Data kinds of token sequences (``self_correct`` with ``map: auto`` uses their grammar).
+TEXT_DATA = frozenset({"grammar", "corpus"})
+
+
+def check_web_stages(web: WebConfig, *, text: bool, metrics: Sequence[str]) -> None:
+    """Refuse, in one line, what needs the generators that made a lineage's synthetic draw (the
+    pool keeps items and their provenance, not models): ``rejection`` (draws more from them),
+    ``watermark`` (marks samples as they are made), ``threshold`` by ``self_loglik`` or
+    ``reference_loglik`` (their densities), ``self_correct`` by its exact map (``exact``, or
+    ``auto`` on vectors: use ``reference``), and the metric ``sample_perplexity`` (a lineage's
+    generation-1 model)."""
+    check("sample_perplexity" not in metrics, "metrics", "free of 'sample_perplexity' in a web (it needs each lineage's generation-1 model, which a web does not keep)", list(metrics))
+    for i, group in enumerate(web.lineages):
+        for j, stage in enumerate(group.mitigation):
+            key, kind = f"web.lineages.{i}.mitigation.{j}", getattr(stage, "kind", None)
+            check(kind not in ("rejection", "watermark"), f"{key}.kind", "a stage that works on the drawn items alone in a web (rejection and watermark need the generators that made them, which the pool does not keep)", kind)
+            score = getattr(stage, "score", None) if kind == "threshold" else None
+            check(score not in ("self_loglik", "reference_loglik"), f"{key}.score", "one that needs no generator in a web (true_loglik, reward, discriminator...: the pool does not keep the models that made its items)", score)
+            exact = kind == "self_correct" and (getattr(stage, "map", None) == "exact" or (getattr(stage, "map", None) == "auto" and not text))
+            check(not exact, f"{key}.map", "'reference' in a web (the exact map needs the generators that made the items, which the pool does not keep)", getattr(stage, "map", None))
+            check(not getattr(stage, "needs_reference_model", False), f"{key}.kind", "a stage that needs no generation-1 model in a web", kind)
 
 
 def web_exact_unavailable(web: WebConfig, needs: str) -> str | None:
