@@ -215,3 +215,32 @@ def test_a_plugin_loops_plans_are_composed_one_by_one():
     found = train_sizes(loop, 50)
     assert (found.smallest, found.smallest_at, found.largest) == (min(listed), listed.index(min(listed)) + 1, max(listed))
     assert train_sizes(loop, 10**9).largest == max(loop.train_sizes(PLANNED))
+
+
+# -- webs --------------------------------------------------------------------------------------
+
+WEB = {
+    "name": "web-memory", "generations": 3, "data": {"kind": "gaussian", "dim": 20}, "eval": {"n_samples": 300},
+    "web": {
+        "lineages": [{"generator": {"kind": "gaussian"}, "count": 50, "n_train": 200, "publish": 100}],
+        "pool": {"size": 20_000, "human_per_generation": 2_000, "eviction": "fifo"},
+    },
+}
+
+
+@pytest.mark.parametrize("changes", [[], ["metrics=[frechet, cov_trace]"], ["web.pool.eviction=none", "generations=6"]])
+def test_a_webs_estimate_bounds_what_it_allocates(changes):
+    config = load_config(WEB, changes)
+    autophagy.run(config, out=None)  # imports, caches and lazy tables first
+    tracemalloc.start()
+    autophagy.run(config, out=None)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    found = memory_estimate(config)
+    assert peak <= found.total <= 10 * peak, (format_bytes(peak), format_bytes(found.total))
+
+
+def test_a_web_too_large_for_memory_names_its_pool_or_its_lineages():
+    for change, key in (("web.pool.size=100000000", "web.pool.size"), ("web.lineages.0.count=1000000", "web.lineages")):
+        with pytest.raises(InvalidParameterError, match=rf"^The config needs about .*; lower {key} or pass --max-memory"):
+            load_config(WEB, [change], max_memory="1G")

@@ -58,3 +58,21 @@ def test_fans_are_drawn_for_lineage_metrics_only_with_the_theory_line(tmp_path):
 def test_an_ordinary_experiment_has_no_fans(tmp_path):
     frame = web_rows().assign(lineage=0)
     assert not is_web(experiment(frame)) and lineage_figures(experiment(frame), tmp_path, None, lambda s: s) == []
+
+
+def test_a_web_sweep_is_labelled_by_its_lineage_groups_keys(tmp_path):
+    import autophagy
+    from autophagy.report.collect import group_experiments
+    from autophagy.report.reading import read_run
+
+    config = {
+        "name": "web-label", "generations": 1, "data": {"kind": "gaussian", "dim": 2}, "eval": {"n_samples": 50},
+        "web": {"lineages": [{"generator": {"kind": "gaussian"}, "count": 3, "n_train": 20, "publish": 5}], "pool": {"size": 200}},
+    }
+    for bias in (1.0, 0.9):
+        autophagy.run(autophagy.load_config(config, [f"web.lineages.0.generator.bias={bias}"]), out=tmp_path)
+    runs = [read_run(p) for p in sorted((tmp_path / "web-label").iterdir())]
+    assert all("web.lineages" not in r.flat and "generator.bias" not in r.flat for r in runs)
+    (exp,) = group_experiments(runs)
+    assert exp.varying == ("web.lineages.0.generator.bias",)
+    assert [s.label for s in exp.settings] == ["web.lineages.0.generator.bias=0.9", "web.lineages.0.generator.bias=1.0"]

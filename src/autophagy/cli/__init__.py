@@ -1,4 +1,4 @@
-"""Command line: ``autophagy run | sweep | status | report | list | demo | runs | query``.
+"""Command line: ``autophagy run | sweep | status | report | list | admissible | web-share | demo | runs | query``.
 
 Exit codes: 0 on success, 2 on a bad config or bad input (one line naming the key, the value
 and what is allowed; no traceback), 1 when runs of a sweep failed.

@@ -61,12 +61,19 @@ def run(
             result = run_experiment(resolved, out=out, progress=lambda e: bar.update(task, completed=e["generation"]))
         bar.update(task, completed=resolved.generations)
     last = result.metrics[result.metrics["generation"] == result.metrics["generation"].max()]
-    summary = last.groupby("metric")["value"].mean()
     typer.echo(f"run {result.run_id}: {len(result.metrics)} rows in {result.path}")
     assert resolved.metrics is not None  # resolved by load_config
+    over = "mean over lineages and repeats" if resolved.web is not None else "mean over repeats"
+    summary = last[last["lineage"] >= 0].groupby("metric")["value"]
+    low, mean, high = summary.min(), summary.mean(), summary.max()
     for name in resolved.metrics:
-        if name in summary:
-            typer.echo(f"  {name:>20s} (generation {resolved.generations}, mean over repeats) = {summary[name]:.4g}")
+        if name in mean:
+            spread = f" (lineages {low[name]:.4g} to {high[name]:.4g})" if resolved.web is not None else ""
+            typer.echo(f"  {name:>20s} (generation {resolved.generations}, {over}) = {mean[name]:.4g}{spread}")
+    if resolved.web is not None:  # the pool's own rows (lineage -1)
+        pool = last[(last["lineage"] == -1) & last["metric"].str.startswith("pool_")].groupby("metric")["value"].mean()
+        for name, value in pool.items():
+            typer.echo(f"  {name:>20s} (generation {resolved.generations}, mean over repeats) = {value:.4g}")
 
 
 def _sweep(

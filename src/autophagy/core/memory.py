@@ -230,9 +230,36 @@ def estimate(config: ExperimentConfig, engine: str, width: int | None = None) ->
     if metrics is None or metrics & COVARIANCE:
         terms.append(Term(6 * FLOAT * w * w, "data.dim", f"the metrics' covariance matrices of {w}² floats"))
     rows = (len(metrics) if metrics is not None else 10) + EXTRA_ROWS
+    if config.web is not None:
+        terms.extend(_web_terms(config, engine, w, model))
+        rows = config.web.n_lineages * rows + 4 * rows  # every lineage's rows; the pool's and the spread rows
     terms.append(Term(gens * reps * rows * ROW_BYTES, "generations" if gens >= reps else "repeats",
-                      f"a metrics table of {gens:,} generations × {reps:,} repeats × {rows} rows"))
+                      f"a metrics table of {gens:,} generations × {reps:,} repeats × {rows:,} rows"))
     return Estimate(tuple(terms))
+
+
+def _web_terms(config: ExperimentConfig, engine: str, w: int, model: ModelMemory) -> list[Term]:
+    """A web's own peak (``web:``): the pool of one repeat at its largest (``pool.size`` plus a
+    generation's arrivals; with eviction ``none`` every generation's) with its provenance
+    columns, and every lineage's draw and model, held at once (the batched
+    engine: d² floats of statistics per lineage; the sampled one: each lineage's fitted model,
+    kept until the generation's barrier)."""
+    web, gens = config.web, config.generations
+    assert web is not None
+    lineages = web.n_lineages
+    arrivals = max(web.human_at(t, gens) for t in (1, gens)) + sum(g.count * g.publish for g in web.lineages)
+    largest = web.pool.size + (gens if web.pool.eviction == "none" else 1) * arrivals
+    n_train = max(g.n_train for g in web.lineages)
+    pool_key = "web.pool.size" if web.pool.size >= arrivals else "web.lineages"  # what makes the pool large
+    terms = [  # the pool, grown by the arrivals, cut back and its state for resume; the draws gathered, centred, scaled
+        Term(4 * FLOAT * largest * (w + 4), pool_key, f"a pool of up to {largest:,} items × {w} floats with its provenance, grown and cut"),
+        Term(3 * FLOAT * lineages * n_train * w, "web.lineages", f"{lineages:,} lineages' draws of {n_train:,} items × {w} floats"),
+    ]
+    if engine == "exact":
+        terms.append(Term(EXACT_MATRICES * FLOAT * lineages * w * w, "web.lineages", f"{lineages:,} lineages' statistics of {w}² floats"))
+    else:
+        terms.append(Term(lineages * model.kept, "web.lineages", f"{lineages:,} lineages' models, each {model.what}"))
+    return terms
 
 
 def _loop_key(loop: LoopConfig) -> str:

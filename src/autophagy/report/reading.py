@@ -89,8 +89,21 @@ def read_run(path: str | Path) -> RunRecord:
         generations=_int_or_none(status.get("generations", config.get("generations"))),
         generations_done=_int_or_none(status.get("generations_done")),
         config=config,
-        flat={**flatten(config), "mitigation": _mitigation(config.get("mitigation"))},
+        flat=_flat(config),
     )
+
+
+def _flat(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` flattened for reports: ``mitigation`` as its readable label, and a web's
+    lineage groups by index (``web.lineages.0.generator.bias``, the keys ``--set`` and sweep
+    grids take) rather than one JSON text, without the top-level ``generator`` they fill in."""
+    flat = {**flatten(config), "mitigation": _mitigation(config.get("mitigation"))}
+    groups = (config.get("web") or {}).get("lineages") if isinstance(config.get("web"), dict) else None
+    if isinstance(groups, list) and all(isinstance(g, dict) for g in groups):
+        del flat["web.lineages"]  # and the top-level generator, which a web fills in from its first group
+        flat = {k: v for k, v in flat.items() if not k.startswith("generator.")}
+        flat.update(flatten({str(i): g for i, g in enumerate(groups)}, "web.lineages."))
+    return flat
 
 
 def _mitigation(stages: Any) -> str:
