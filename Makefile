@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_neural.py
 	$(BIN)/python benchmarks/bench_sweep_overhead.py
 	$(BIN)/python benchmarks/bench_ray_vs_process.py
+	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_web_executors.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
