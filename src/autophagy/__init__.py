@@ -37,6 +37,7 @@ from autophagy.plugins import (  # noqa: E402
 from autophagy.registry import entries  # noqa: E402
 from autophagy.runner.loop import Result, run  # noqa: E402
 from autophagy.store.catalog import catalog, load_metrics, query  # noqa: E402
+from autophagy.store.web_pool import load_pool  # noqa: E402
 
 __all__ = [
     "AutophagyError",
@@ -57,6 +58,7 @@ __all__ = [
     "entries",
     "load_config",
     "load_metrics",
+    "load_pool",
     "query",
     "register",
     "register_data",

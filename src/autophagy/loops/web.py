@@ -293,6 +293,13 @@ class WebPool:
     def from_state(cls, state: dict[str, np.ndarray]) -> WebPool:
         return cls(state["pool_x"], state["pool_published"], state["pool_lineage"], state["pool_depth"], state["pool_arrival"])
 
+    def frame(self) -> Any:
+        """The pool as a DataFrame: columns x0..x{d-1}, lineage, published, depth, arrival."""
+        import pandas as pd
+
+        columns = {f"x{j}": self.x[:, j] for j in range(self.x.shape[1])} if self.x.ndim == 2 else {"x0": self.x}
+        return pd.DataFrame({**columns, "lineage": self.lineage, "published": self.published, "depth": self.depth, "arrival": self.arrival})
+
     def human_share(self) -> float:
         return float(np.mean(self.human)) if len(self) else math.nan
 
@@ -324,3 +331,12 @@ def draw_rows(pool: WebPool, n: int, draw: DrawConfig, rng: np.random.Generator)
     w = np.where(pool.human, draw.human_weight, 1.0)
     return np.sort(rng.choice(len(pool), size=n, replace=False, p=w / w.sum()))
 
+
+def pools_state(pools: Mapping[int, WebPool]) -> dict[str, np.ndarray]:
+    """Every repeat's pool as the named arrays of a checkpoint: ``s<seed>/pool_x``, ... by seed."""
+    return {f"s{seed}/{key}": value for seed, pool in pools.items() for key, value in pool.state().items()}
+
+
+def pools_from_state(state: Mapping[str, np.ndarray], seeds: Sequence[int]) -> dict[int, WebPool]:
+    """The pools of :func:`pools_state` for ``seeds``."""
+    return {seed: WebPool.from_state({k[len(f"s{seed}/"):]: v for k, v in state.items() if k.startswith(f"s{seed}/")}) for seed in seeds}

@@ -18,7 +18,7 @@ asking for other metrics to the sampled web engine.
 
 Repeat r is an independent web of seed ``seed + r`` (its own streams, its own pool), so a
 repeat's rows are those of a one-repeat run of that seed. The state to resume after generation
-t is every repeat's pool (:meth:`~autophagy.loops.web.WebPool.state`).
+t is every repeat's pool (:func:`~autophagy.loops.web.pools_state`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from autophagy._rng import stream
 from autophagy.config import ExperimentConfig
 from autophagy.exact import regression as linear
-from autophagy.loops.web import LineageGroup, WebPool, draw_rows
+from autophagy.loops.web import LineageGroup, draw_rows, pools_from_state, pools_state
 from autophagy.registry import build_source
 from autophagy.regression.ridge import label_noise
 from autophagy.runner.engine import Block, draw_holdout, seeds_of
@@ -110,7 +110,7 @@ class WebBatchedEngine:
         starts = np.cumsum([0] + [g.count for g in self.web.lineages])
         self.groups: list[tuple[int, LineageGroup]] = [(int(s), g) for s, g in zip(starts[:-1], self.web.lineages, strict=True)]
         self._holdout: dict[int, np.ndarray] = {}
-        self.pools = [initial_pool(config, self.source, s) for s in self.seeds] if saved is None else _restore(saved, len(self.seeds))
+        self.pools = [initial_pool(config, self.source, s) for s in self.seeds] if saved is None else list(pools_from_state(saved, self.seeds).values())
         self.artifacts: dict[str, np.ndarray] = {}
 
     def holdout(self, r: int) -> np.ndarray:
@@ -157,10 +157,7 @@ class WebBatchedEngine:
         return web_block(seed, self.columns, values, pool_values, n_metrics=m), published
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
-        arrays: dict[str, np.ndarray] = {"generation": np.asarray(t)}
-        for r, pool in enumerate(self.pools):
-            arrays.update({f"web/r{r}/{k}": v for k, v in pool.state().items()})
-        return arrays
+        return {"generation": np.asarray(t), **pools_state(dict(zip(self.seeds, self.pools, strict=True)))}
 
 
 class _Gaussian:
@@ -223,14 +220,6 @@ class _Linear:
             labels = inputs @ coef[k] + noise * rng.standard_normal(group.publish)
             rows.append(np.column_stack([inputs, labels]))
         return values, np.stack(rows)
-
-
-def _restore(saved: dict[str, np.ndarray], repeats: int) -> list[WebPool]:
-    pools = []
-    for r in range(repeats):
-        prefix = f"web/r{r}/"
-        pools.append(WebPool.from_state({k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}))
-    return pools
 
 
 __all__ = ["GroupFit", "WebBatchedEngine", "fit_group", "sample_group"]

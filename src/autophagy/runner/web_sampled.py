@@ -28,7 +28,7 @@ import numpy as np
 
 from autophagy._rng import stream
 from autophagy.config import ExperimentConfig
-from autophagy.loops.web import WebPool, draw_rows
+from autophagy.loops.web import WebPool, draw_rows, pools_from_state, pools_state
 from autophagy.registry import build_source
 from autophagy.runner.engine import Block, draw_holdout, seeds_of
 from autophagy.runner.web_common import (
@@ -130,16 +130,10 @@ class WebSampledEngine:
         return self._inputs
 
     def state_arrays(self, t: int) -> dict[str, np.ndarray]:
-        arrays: dict[str, np.ndarray] = {"generation": np.asarray(t)}
-        for seed, pool in self.pools.items():
-            arrays.update({f"s{seed}/{k}": v for k, v in pool.state().items()})
-        return arrays
+        return {"generation": np.asarray(t), **pools_state(self.pools)}
 
     def _restore(self, seed: int, saved: dict[str, np.ndarray] | None) -> WebPool:
-        if saved is None:
-            return initial_pool(self.config, self.source, seed)
-        prefix = f"s{seed}/"
-        return WebPool.from_state({k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)})
+        return initial_pool(self.config, self.source, seed) if saved is None else pools_from_state(saved, [seed])[seed]
 
 
 __all__ = ["WebSampledEngine"]
