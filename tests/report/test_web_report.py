@@ -10,7 +10,7 @@ import pandas as pd
 from autophagy.report.collect import Experiment, Setting
 from autophagy.report.markup import render_page
 from autophagy.report.reading import RunRecord
-from autophagy.report.web import is_web, lineage_figures, lineage_quantiles
+from autophagy.report.web import fan_png, is_web, lineage_figures, lineage_quantiles
 
 
 def web_rows(lineages=50, generations=4, seed=0):
@@ -76,3 +76,24 @@ def test_a_web_sweep_is_labelled_by_its_lineage_groups_keys(tmp_path):
     (exp,) = group_experiments(runs)
     assert exp.varying == ("web.lineages.0.generator.bias",)
     assert [s.label for s in exp.settings] == ["web.lineages.0.generator.bias=0.9", "web.lineages.0.generator.bias=1.0"]
+
+
+def test_a_web_of_several_groups_gets_a_median_line_per_group(tmp_path):
+    from autophagy.report.web import group_medians, lineage_groups
+
+    config = {"web": {"lineages": [
+        {"generator": {"kind": "ngram", "order": 2}, "count": 20},
+        {"generator": {"kind": "gmm", "n_components": 4}, "count": 30, "mitigation": [{"kind": "threshold"}]},
+    ]}}
+    groups = lineage_groups(config)
+    assert groups == [("group 0: ngram order 2", range(0, 20)), ("group 1: gmm n_components 4 + threshold", range(20, 50))]
+    rows = web_rows()[lambda d: d.metric == "gaussian_w2"]
+    rows = rows.assign(value=rows["value"] + 100.0 * (rows["lineage"] >= 20))  # the second group sits 100 higher
+    (first, low), (second, high) = group_medians(rows, groups)
+    assert first.startswith("group 0") and second.startswith("group 1")
+    # a median of n draws of N(t, t²) has sd ≈ 1.2533 t / √n: 4 sd of the difference at t = 4
+    np.testing.assert_allclose(high - low, 100.0, atol=4 * 1.2533 * 4 * np.sqrt(1 / 20 + 1 / 30))
+    assert group_medians(rows, groups[:1]) == []  # one group: the fan's own median says it all
+    png = tmp_path / "fan.png"
+    fan_png(lineage_quantiles(rows), "gaussian_w2", "t", png, None, group_medians(rows, groups))
+    assert png.stat().st_size > 0

@@ -5,7 +5,8 @@ see :mod:`autophagy.loops.web`). The ordinary charts show the mean over lineages
 pool-level curves: human share, synthetic age, pool quality); this module adds, per setting and
 lineage metric, a **fan chart**: at every generation the quantiles of the metric across lineages
 and repeats — the median, the 25–75 % and 10–90 % bands, and the extreme lineages as thin lines
-— with the theory line (:func:`autophagy.theory.predict` of the lineage metric) dashed on top.
+— with the theory line (:func:`autophagy.theory.predict` of the lineage metric) dashed on top
+and, in a web of several lineage groups, each group's median lineage as a line of its own.
 A fan that widens means lineages diverge; its upper edge is the lineage that collapses first.
 """
 
@@ -52,13 +53,45 @@ def lineage_quantiles(rows: Any) -> Any:
     return pd.concat([table, grouped.min().rename("min"), grouped.max().rename("max"), grouped.size().rename("n")], axis=1)
 
 
-def fan_png(quantiles: Any, metric: str, title: str, path: Path, theory: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
-    """One fan chart (see the module docstring) as a PNG."""
+def lineage_groups(config: dict[str, Any] | None) -> list[tuple[str, range]]:
+    """A web config's lineage groups as (label, lineage numbers), in order: the label names the
+    group's number and generator (``"group 1: ngram order 3"``)."""
+    groups = ((config or {}).get("web") or {}).get("lineages") or []
+    out, start = [], 0
+    for i, group in enumerate(groups):
+        count = int(group.get("count", 1))
+        generator = dict(group.get("generator") or {})
+        detail = next((f"{k} {generator[k]}" for k in ("order", "n_components", "bandwidth") if k in generator), "")
+        stages = " + " + "+".join(str(s.get("kind")) for s in group.get("mitigation") or []) if group.get("mitigation") else ""
+        out.append((f"group {i}: {generator.get('kind', '?')}{' ' + detail if detail else ''}{stages}", range(start, start + count)))
+        start += count
+    return out
+
+
+def group_medians(rows: Any, groups: Sequence[tuple[str, range]]) -> list[tuple[str, Any]]:
+    """Per group (when there are several), the median across its lineages per generation."""
+    if len(groups) < 2:
+        return []
+    finite = rows[np.isfinite(rows["value"].to_numpy(dtype=float))]
+    out = []
+    for label, members in groups:
+        mine = finite[finite["lineage"].isin(list(members))]
+        if not mine.empty:
+            out.append((label, mine.groupby("generation")["value"].median()))
+    return out
+
+
+def fan_png(
+    quantiles: Any, metric: str, title: str, path: Path, theory: tuple[np.ndarray, np.ndarray] | None = None,
+    medians: Sequence[tuple[str, Any]] = (),
+) -> Path:
+    """One fan chart (see the module docstring) as a PNG; ``medians``: (label, median per
+    generation) of each lineage group, drawn as lines over the fan."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(6.4, 4.0), dpi=110)
-    fig.subplots_adjust(left=0.13, right=0.97, top=0.91, bottom=0.13)
+    fig = Figure(figsize=(6.4, 4.9 if medians else 4.0), dpi=110)
+    fig.subplots_adjust(left=0.13, right=0.97, top=0.93 if medians else 0.91, bottom=0.29 if medians else 0.13)
     ax = fig.add_subplot()
     gen = quantiles.index.to_numpy(dtype=float)
     colour = PALETTE[0]
@@ -68,6 +101,9 @@ def fan_png(quantiles: Any, metric: str, title: str, path: Path, theory: tuple[n
     ax.plot(gen, quantiles["q50"], color=colour, marker="o", markersize=3, label="median lineage")
     ax.plot(gen, quantiles["min"], color=colour, linewidth=0.6, linestyle=":", label="best / worst lineage")
     ax.plot(gen, quantiles["max"], color=colour, linewidth=0.6, linestyle=":")
+    for k, (label, median) in enumerate(medians):
+        ax.plot(median.index.to_numpy(dtype=float), median.to_numpy(dtype=float), color=PALETTE[(k + 1) % len(PALETTE)],
+                linewidth=1.2, label=f"median, {label}")
     if theory is not None:
         ax.plot(theory[0], theory[1], color="#d62728", linestyle="--", linewidth=1.2, label="theory")
     ax.set_xlabel("generation")
@@ -75,7 +111,10 @@ def fan_png(quantiles: Any, metric: str, title: str, path: Path, theory: tuple[n
     ax.set_ylabel(_plain(metric))
     ax.set_title(_plain(title), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if medians:  # below the axes: the group lines cross the whole fan
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    else:
+        ax.legend(fontsize=7, loc="best")
     fig.savefig(path)
     return path
 
@@ -103,7 +142,8 @@ def lineage_figures(experiment: Experiment, folder: Path, theory: Theory | None,
                 continue
             title = f"{setting.label}: {metric} across lineages"
             png = folder / f"lineages-{i + 1:02d}-{j + 1:02d}-{safe(metric)[:40]}.png"
-            out.append((title, fan_png(quantiles, metric, title, png, _theory(theory, setting, metric, quantiles.index.to_numpy()))))
+            medians = group_medians(rows, lineage_groups(setting.runs[0].config if setting.runs else None))
+            out.append((title, fan_png(quantiles, metric, title, png, _theory(theory, setting, metric, quantiles.index.to_numpy()), medians)))
     return out
 
 
@@ -127,4 +167,4 @@ def lineages_intro(n: int) -> str:
     )
 
 
-__all__: Sequence[str] = ["fan_png", "is_web", "lineage_figures", "lineage_quantiles"]
+__all__: Sequence[str] = ["fan_png", "group_medians", "is_web", "lineage_figures", "lineage_groups", "lineage_quantiles"]
