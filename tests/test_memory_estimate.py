@@ -157,6 +157,11 @@ def test_the_estimate_bounds_what_a_run_allocates(changes):
         "data.dim": 100, "loop.n_real": 500, "loop.n_synthetic": 500, "repeats": 3, "generations": 3,
         "metrics": ["cov_trace", "frechet", "loglik_real"], "eval.n_samples": 1000, **changes,
     }))  # fmt: skip
+    assert_bounds_the_peak(config)
+
+
+def assert_bounds_the_peak(config):
+    """The estimate is at least the peak a run allocates (tracemalloc) and at most 10 times it."""
     autophagy.run(config, out=None)  # imports, caches and lazy tables first
     tracemalloc.start()
     autophagy.run(config, out=None)
@@ -231,13 +236,7 @@ WEB = {
 @pytest.mark.parametrize("changes", [[], ["metrics=[frechet, cov_trace]"], ["web.pool.eviction=none", "generations=6"]])
 def test_a_webs_estimate_bounds_what_it_allocates(changes):
     config = load_config(WEB, changes)
-    autophagy.run(config, out=None)  # imports, caches and lazy tables first
-    tracemalloc.start()
-    autophagy.run(config, out=None)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    found = memory_estimate(config)
-    assert peak <= found.total <= 10 * peak, (format_bytes(peak), format_bytes(found.total))
+    assert_bounds_the_peak(config)
 
 
 def test_a_web_too_large_for_memory_names_its_pool_or_its_lineages():

@@ -149,7 +149,8 @@ def sweep(
     """Run a grid of configs × seeds on a process pool or a Ray cluster (rerun to resume)."""
     from autophagy._validation import check
     from autophagy.core.memory import memory_budget
-    from autophagy.runner.executors import BACKENDS, require_ray
+    from autophagy.runner.executors import BACKENDS
+    from autophagy.runner.ray_session import require_ray
     from autophagy.runner.sweep import expand
 
     _at_least_one(workers, "--workers")

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from autophagy._threads import limit_threads, set_single_thread_env
-from autophagy.exceptions import MissingExtraError, RunBusyError
+from autophagy.exceptions import RunBusyError
+from autophagy.runner.ray_session import start_ray
 from autophagy.runner.shared import SharedInputs, install
 
 BACKENDS = ("local", "process", "ray")
@@ -309,15 +310,6 @@ def _stop(workers: list[Any], grace: float = 2.0) -> None:
             worker.join(1.0)
 
 
-def require_ray() -> Any:
-    """The ``ray`` module, or the one-line error naming the extra."""
-    try:
-        import ray
-    except ImportError:
-        raise MissingExtraError("The 'ray' backend needs Ray, which is not installed: pip install 'autophagy[ray]'") from None
-    return ray
-
-
 def _ray_task(task: RunTask, shared: SharedInputs) -> Outcome:
     install(shared)
     return execute(task)
@@ -334,15 +326,8 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, workers: int, shared: SharedInputs, emit: Emit, address: str | None) -> None:
-        ray = self._ray = require_ray()
-        self._started = not ray.is_initialized()
-        if self._started:
-            quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            if address is None:
-                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private instance on this machine
-                ray.init(num_cpus=workers, **quiet)
-            else:
-                ray.init(address=address, **quiet)
+        ray, self._started = start_ray(workers, address)
+        self._ray = ray
         resources = ray.cluster_resources()
         self.workers = int(resources.get("CPU", workers))
         self._has_gpus = resources.get("GPU", 0) > 0

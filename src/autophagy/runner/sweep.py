@@ -28,7 +28,8 @@ from typing import Any
 from autophagy._validation import check
 from autophagy.config import ExperimentConfig, apply_overrides, load_config, load_yaml
 from autophagy.exceptions import InvalidParameterError
-from autophagy.runner.executors import BACKENDS, Executor, RunTask, open_executor, require_ray
+from autophagy.runner.executors import BACKENDS, Executor, RunTask, open_executor
+from autophagy.runner.ray_session import require_ray
 from autophagy.runner.shared import gather
 from autophagy.store.journal import is_complete
 from autophagy.store.rundir import RunDir

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 
 from autophagy._threads import limit_threads, set_single_thread_env
 from autophagy._validation import check
-from autophagy.runner.executors import BACKENDS, die_with, require_ray
+from autophagy.runner.executors import BACKENDS, die_with
+from autophagy.runner.ray_session import require_ray
 from autophagy.runner.web_tasks import (
     LineageResult,
     LineageTask,

@@ -34,7 +34,7 @@ from autophagy.exact import regression as linear
 from autophagy.loops.web import LineageGroup, draw_rows, pools_from_state, pools_state
 from autophagy.registry import build_source
 from autophagy.regression.ridge import label_noise
-from autophagy.runner.engine import Block, draw_holdout, seeds_of
+from autophagy.runner.engine import Block, PerRepeat, seeds_of
 from autophagy.runner.web_common import (
     PROVENANCE,
     Published,
@@ -109,18 +109,16 @@ class WebBatchedEngine:
         self.columns = [*self.names, *PROVENANCE]
         starts = np.cumsum([0] + [g.count for g in self.web.lineages])
         self.groups: list[tuple[int, LineageGroup]] = [(int(s), g) for s, g in zip(starts[:-1], self.web.lineages, strict=True)]
-        self._holdout: dict[int, np.ndarray] = {}
+        self._repeats = PerRepeat(config, self.source, self.seeds)
         self.pools = [initial_pool(config, self.source, s) for s in self.seeds] if saved is None else list(pools_from_state(saved, self.seeds).values())
         self.artifacts: dict[str, np.ndarray] = {}
 
     def holdout(self, r: int) -> np.ndarray:
         """Repeat r's held-out real samples (drawn on first use, as every engine draws them)."""
-        if r not in self._holdout:
-            self._holdout[r] = draw_holdout(self.source, self.config.eval.n_samples, self.seeds[r])
-        return self._holdout[r]
+        return self._repeats.holdout(r)
 
     def real_snapshot(self) -> np.ndarray:
-        return self.holdout(0)[: self.config.eval.snapshot_size]
+        return self._repeats.real_snapshot()
 
     def advance(self, t: int, snapshot: bool) -> tuple[Block, np.ndarray | None]:
         blocks, first = [], None

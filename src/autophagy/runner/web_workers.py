@@ -24,14 +24,13 @@ the engine, because it reuses the sweep's executors, which import the runner.)
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from autophagy._threads import limit_threads
-from autophagy.exceptions import MissingExtraError
+from autophagy.runner.ray_session import start_ray
 from autophagy.runner.web_tasks import (
     LineageResult,
     LineageTask,
@@ -76,15 +75,6 @@ class LocalWorkers:
         pass
 
 
-def import_ray() -> Any:
-    """The ``ray`` module, or the one-line error naming the extra."""
-    try:
-        import ray
-    except ImportError:
-        raise MissingExtraError("The 'ray' backend needs Ray, which is not installed: pip install 'autophagy[ray]'") from None
-    return ray
-
-
 def _ray_chunk(tasks: list[LineageTask], inputs: WorkerInputs) -> list[LineageResult]:
     install_inputs(inputs)
     limit_threads()
@@ -98,15 +88,8 @@ class RayWorkers:
     name = "ray"
 
     def __init__(self, workers: int, address: str | None) -> None:
-        ray = self._ray = import_ray()
-        self._started = not ray.is_initialized()
-        if self._started:
-            quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            if address is None:
-                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private instance on this machine
-                ray.init(num_cpus=workers, **quiet)
-            else:
-                ray.init(address=address, **quiet)
+        ray, self._started = start_ray(workers, address)
+        self._ray = ray
         self.workers = max(1, int(ray.cluster_resources().get("CPU", workers)))
         self._remote = ray.remote(_ray_chunk).options(num_cpus=1, max_retries=0)
         self._inputs: dict[int, Any] = {}  # id of a run's WorkerInputs -> its object-store ref
