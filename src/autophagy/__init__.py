@@ -36,6 +36,7 @@ from autophagy.plugins import (  # noqa: E402
 )
 from autophagy.registry import entries  # noqa: E402
 from autophagy.runner.loop import Result, run  # noqa: E402
+from autophagy.runner.sweep import sweep  # noqa: E402
 from autophagy.store.catalog import catalog, load_metrics, query  # noqa: E402
 from autophagy.store.web_pool import load_pool  # noqa: E402
 
@@ -66,4 +67,5 @@ __all__ = [
     "register_loop",
     "register_metric",
     "run",
+    "sweep",
 ]

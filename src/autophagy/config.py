@@ -10,6 +10,7 @@ the data against what a generator needs, which metrics apply).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -195,7 +196,7 @@ def load_config(
     raw = load_yaml(source) if isinstance(source, (str, Path)) else source
     if not isinstance(raw, Mapping):
         raise InvalidParameterError(f"The 'config' parameter must be a mapping, a YAML path or an ExperimentConfig. Got {short(raw)} instead.")
-    raw = apply_overrides(raw, overrides or [])
+    raw = overridden(raw, overrides or [])
     if raw.get("web") is not None:
         raw = resolve_web(raw, _component)
     groups: dict[str, Any] = {}
@@ -254,6 +255,15 @@ def _component(group: str, body: Any, key: str) -> Any:
 
 #: Resolved keys derived from one another: overriding one drops the other so it is derived again.
 LINKED_KEYS = {"generator.bias": "generator.guidance", "generator.guidance": "generator.bias"}
+
+
+def overridden(raw: Mapping[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with ``overrides`` applied (:func:`~autophagy._validation.apply_overrides`); one
+    of two linked keys (:data:`LINKED_KEYS`) overridden drops the other from ``raw``, so that
+    ``--set generator.guidance=3`` on a file that names ``generator.bias`` derives the bias again."""
+    base = copy.deepcopy(dict(raw))
+    _unlink(base, overrides)
+    return apply_overrides(base, overrides)
 
 
 def _unlink(resolved: dict[str, Any], overrides: list[str] | dict[str, Any]) -> None:

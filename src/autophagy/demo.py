@@ -12,10 +12,11 @@ DEMO_FILES = ("demo_gaussian.yaml", "demo_gmm.yaml")
 FAMILY_FILES = {"vae": "demo_vae.yaml", "ddpm": "demo_ddpm.yaml", "gan": "demo_gan.yaml"}
 
 
-def demo_configs(repeats: int = 5, family: str | None = None) -> list[ExperimentConfig]:
+def demo_configs(repeats: int = 5, family: str | None = None, overrides: list[str] | None = None) -> list[ExperimentConfig]:
     """The expanded run configs of the demo, ``repeats`` seeds per setting.
 
-    ``family``: None for the default Gaussian/GMM demo, else a key of :data:`FAMILY_FILES`.
+    ``family``: None for the default Gaussian/GMM demo, else a key of :data:`FAMILY_FILES`;
+    ``overrides``: ``key=value`` for every demo file (``generations=2``: a shorter demo).
     """
     from autophagy._validation import check
     from autophagy.runner.sweep import expand
@@ -25,5 +26,5 @@ def demo_configs(repeats: int = 5, family: str | None = None) -> list[Experiment
     for name in DEMO_FILES if family is None else (FAMILY_FILES[family],):
         with resources.as_file(resources.files("autophagy") / "configs" / name) as path:
             raw = load_yaml(path)
-        configs += expand(raw, [f"sweep.seeds={repeats}"])
+        configs += expand(raw, [*(overrides or []), f"sweep.seeds={repeats}"])
     return configs

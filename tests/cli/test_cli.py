@@ -5,7 +5,9 @@ import json
 import pytest
 import yaml
 
+import autophagy
 from autophagy.cli import main
+from autophagy.exceptions import InvalidParameterError
 
 from ..conftest import small_config
 
@@ -86,13 +88,17 @@ def test_sweep_runs_a_grid_resumably_and_runs_query_and_catalog(tmp_path, capsys
     assert main(["query", str(out), "SELECT nonsense FROM metrics"]) == 2
 
 
-def test_run_refuses_a_sweep_config(tmp_path, capsys):
+def test_run_takes_a_sweep_config_and_runs_each_point(tmp_path, capsys):
+    """Issue 17 turned run's refusal of a sweep file into running its points in turn (see
+    tests/cli/test_run_sweep_file.py); a sweep section still never reaches a single run."""
     config = small_config()
     config["sweep"] = {"grid": {"generator.bias": [1.0, 0.5]}}
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(config))
-    assert main(["run", str(path)]) == 2
-    assert "only for 'autophagy sweep'" in capsys.readouterr().err
+    assert main(["run", str(path), "--out", str(tmp_path / "runs")]) == 0
+    assert capsys.readouterr().out.count("rows in") == 2
+    with pytest.raises(InvalidParameterError, match="only for 'autophagy sweep'"):
+        autophagy.run(config, out=None)
 
 
 def test_sweep_on_the_process_pool_matches_in_process(tmp_path):

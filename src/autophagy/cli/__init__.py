@@ -1,4 +1,4 @@
-"""Command line: ``autophagy run | sweep | status | report | list | admissible | web-share | demo | runs | query``.
+"""Command line: ``autophagy run | sweep | status | report | list | admissible | web-share | advise | demo | runs | query``.
 
 Exit codes: 0 on success, 2 on a bad config or bad input (one line naming the key, the value
 and what is allowed; no traceback), 1 when runs of a sweep failed.
@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from autophagy.cli import advise as _advise  # noqa: F401  (registers advise)
 from autophagy.cli import describe as _describe  # noqa: F401  (registers its commands)
 from autophagy.cli import runs as _runs  # noqa: F401  (registers its commands)
 from autophagy.cli import web as _web  # noqa: F401  (registers web-share)

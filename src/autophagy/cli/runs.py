@@ -26,40 +26,87 @@ from autophagy.cli._app import (
 
 @app.command()
 def run(
-    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file (with a sweep: section, each of its runs in turn, or --only one).")],
     set_: SetOption = None,
     out: OutOption = Path("runs"),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and its memory estimate, and exit.")] = False,
+    only: Annotated[str | None, typer.Option("--only", help="Of a sweep file's runs, only this one: its index (0, 1, ...) or run id (--dry-run lists them).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and its memory estimate (a sweep file: its runs), and exit.")] = False,
     max_memory: MaxMemoryOption = None,
     backend: Annotated[str, typer.Option("--backend", help="A web's lineages: local | process | ray (the same rows on each).")] = "local",
     workers: Annotated[int | None, typer.Option("--workers", help="With --backend process or ray: workers for a web's lineages (default: cores).")] = None,
     address: Annotated[str | None, typer.Option("--address", help="With --backend ray: the cluster to join (default: start Ray here).")] = None,
 ) -> None:
-    """Run (or resume) one experiment and print where its results are (a web's lineages run on --backend)."""
+    """Run (or resume) an experiment in this process and print where its results are; a sweep
+    file's runs one after the other (``autophagy sweep`` spreads them over workers)."""
     from autophagy._validation import check
-    from autophagy.config import dump_yaml, load_config
+    from autophagy.config import dump_yaml
     from autophagy.core.memory import memory_budget
     from autophagy.runner.executors import BACKENDS
     from autophagy.runner.loop import run as run_experiment
+    from autophagy.runner.sweep import expand
     from autophagy.runner.web_backend import lineage_backend
 
     _at_least_one(workers, "--workers")
     check(backend in BACKENDS, "--backend", f"one of {', '.join(BACKENDS)}", backend)
     check(address is None or backend == "ray", "--address", "given only with --backend ray", address)
     with memory_budget(max_memory):
-        resolved = load_config(config, set_ or [])
+        configs = expand(config, set_ or [])  # every run of a sweep file validated before any starts
+    if only is not None:
+        configs = [_only(configs, only)]
     if dry_run:
         from autophagy.core.memory import describe
 
-        typer.echo(dump_yaml(resolved), nl=False)
-        typer.echo(f"# {describe(_memory_estimate(resolved))}")
+        if len(configs) == 1:
+            typer.echo(dump_yaml(configs[0]), nl=False)
+            typer.echo(f"# {describe(_memory_estimate(configs[0]))}")
+        else:
+            for i, (c, point) in enumerate(zip(configs, _points(configs), strict=True)):
+                typer.echo(f"{i:>4d}  {c.run_id()}  seed={c.seed}  {point}".rstrip())
         return
     _check_out(out)
-    with _progress() as bar:
-        task = bar.add_task(f"{resolved.name} generations", total=resolved.generations)
-        with lineage_backend(backend, workers=workers, address=address):
-            result = run_experiment(resolved, out=out, progress=lambda e: bar.update(task, completed=e["generation"]))
-        bar.update(task, completed=resolved.generations)
+    with lineage_backend(backend, workers=workers, address=address):
+        for i, resolved in enumerate(configs):
+            with _progress() as bar:
+                of = f" [{i + 1}/{len(configs)}]" if len(configs) > 1 else ""
+                task = bar.add_task(f"{resolved.name}{of} generations", total=resolved.generations)
+                result = run_experiment(resolved, out=out, progress=_advance(bar, task))
+                bar.update(task, completed=resolved.generations)
+            _print_run(result, resolved)
+
+
+def _advance(bar: Any, task: Any) -> Any:
+    """A run's progress callback that moves ``task`` of ``bar`` to the generation just finished."""
+    return lambda event: bar.update(task, completed=event["generation"])
+
+
+def _only(configs: list[Any], only: str) -> Any:
+    """The run ``--only`` names among a sweep file's expanded runs: an index or a run id (prefix)."""
+    from autophagy.exceptions import InvalidParameterError
+
+    if only.isdigit() and int(only) < len(configs):
+        return configs[int(only)]
+    matches = [c for c in configs if len(only) >= 4 and c.run_id().startswith(only)]
+    if len(matches) == 1:
+        return matches[0]
+    raise InvalidParameterError(
+        f"The '--only' parameter must be an index 0..{len(configs) - 1} or the run id of one of the file's {len(configs)} runs "
+        f"(autophagy run FILE --dry-run lists them). Got {only!r} instead."
+    )
+
+
+def _points(configs: list[Any]) -> list[str]:
+    """Each config's values of the keys that vary between them (``loop.kind=fresh, ...``)."""
+    from autophagy.report.collect import setting_label, varying_keys
+    from autophagy.store.catalog import flatten
+
+    flats = [flatten(c.to_dict()) for c in configs]
+    keys = varying_keys(flats)
+    return [setting_label({k: f.get(k) for k in keys}, "") for f in flats]
+
+
+def _print_run(result: Any, resolved: Any) -> None:
+    """Where a run's results are, and its metrics at the last generation (a web: over its
+    lineages, with their range, then the pool's rows)."""
     last = result.metrics[result.metrics["generation"] == result.metrics["generation"].max()]
     typer.echo(f"run {result.run_id}: {len(result.metrics)} rows in {result.path}")
     assert resolved.metrics is not None  # resolved by load_config
@@ -256,6 +303,7 @@ def demo(
     family: Annotated[
         str | None, typer.Option("--family", help="A neural family's demo on the bundled digits instead: vae, ddpm or gan (needs the 'neural' extra).")
     ] = None,
+    set_: SetOption = None,
 ) -> None:
     """The MAD loops × λ ∈ {1, 0.7} on a 2-D Gaussian mixture and an 8-d Gaussian, then the report.
 
@@ -269,7 +317,7 @@ def demo(
     _at_least_one(workers, "--workers")
     _check_out(out)
     seeds = repeats if repeats is not None else 5 if family is None else 1
-    configs = demo_configs(seeds, family)
+    configs = demo_configs(seeds, family, set_ or [])
     what = "3 loops x 2 biases x 2 datasets" if family is None else f"{family}: 2 loops x 2 biases"
     typer.echo(f"demo: {len(configs)} runs ({what} x {seeds} seeds) into {out}")
     code = _print_summary(_sweep(configs, out, workers))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from autophagy._validation import check
-from autophagy.config import ExperimentConfig, apply_overrides, load_config, load_yaml
+from autophagy.config import LINKED_KEYS, ExperimentConfig, load_config, load_yaml, overridden
 from autophagy.exceptions import InvalidParameterError
 from autophagy.runner.executors import BACKENDS, Executor, RunTask, open_executor
 from autophagy.runner.ray_session import require_ray
@@ -36,9 +36,12 @@ from autophagy.store.rundir import RunDir
 
 
 def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None = None) -> list[ExperimentConfig]:
-    """Expand a config with a ``sweep`` section into validated run configs (in a fixed order)."""
+    """Expand a config with a ``sweep`` section into validated run configs (in a fixed order).
+
+    An override of a key the sweep varies (or of its linked key, ``generator.bias`` /
+    ``generator.guidance``) fixes it: that axis leaves the grid (or the zip)."""
     raw = load_yaml(source) if isinstance(source, (str, Path)) else dict(source)
-    raw = apply_overrides(raw, overrides or [])
+    raw = overridden(_fixed(raw, overrides or []), overrides or [])
     base = load_config(raw)  # validates the base and the sweep section itself
     sweep = base.sweep
     raw = {k: v for k, v in raw.items() if k != "sweep"}
@@ -59,8 +62,19 @@ def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None =
         for pair in zipped:
             for s in range(sweep.seeds):
                 point = {**dict(zip(grid_keys, grid_values, strict=True)), **pair, "seed": base.seed + s}
-                configs.append(load_config(apply_overrides(raw, point)))
+                configs.append(load_config(overridden(raw, point)))
     return configs
+
+
+def _fixed(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``raw`` without the sweep axes that ``overrides`` set (see :func:`expand`)."""
+    sweep = raw.get("sweep")
+    if not isinstance(sweep, Mapping) or not overrides:
+        return raw
+    keys = {o.split("=", 1)[0].strip() for o in overrides}
+    keys |= {LINKED_KEYS[k] for k in keys if k in LINKED_KEYS}
+    axes = {part: {k: v for k, v in sweep[part].items() if k not in keys} for part in ("grid", "zip") if isinstance(sweep.get(part), Mapping)}
+    return {**raw, "sweep": {**sweep, **axes}}
 
 
 def run_sweep(
@@ -129,6 +143,30 @@ def run_sweep(
             raise
         executor.close()
     return [summaries[run.run_id] for run in runs]
+
+
+def sweep(
+    config: str | Path | Mapping[str, Any],
+    overrides: list[str] | None = None,
+    *,
+    out: str | Path = "runs",
+    workers: int | None = None,
+    backend: str = "process",
+    address: str | None = None,
+    retries: int = 1,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """``autophagy sweep`` in Python: expand ``config``'s ``sweep:`` section (:func:`expand`;
+    a config without one is one run), then run every point not yet complete under ``out``
+    (:func:`run_sweep`, which documents the arguments and the returned summaries).
+
+    Examples:
+        >>> import autophagy
+        >>> runs = autophagy.sweep("examples/augment_vs_fresh_gmm.yaml", ["generations=2"], out="runs")  # doctest: +SKIP
+        >>> autophagy.catalog("runs")  # doctest: +SKIP
+    """
+    configs = expand(config, overrides)
+    return run_sweep(configs, out=out, workers=workers, backend=backend, address=address, retries=retries, on_event=on_event)
 
 
 @contextmanager
