@@ -19,7 +19,7 @@ LAYERS = [
     {"core", "registry", "adapters", "loops", "metrics", "exact", "neural", "store", "mitigation"},
     {"vectors", "regression", "images", "text"},
     {"config", "modality", "builtins", "plugins", "testing", "theory"},
-    {"runner", "report", "demo", "cli", "__main__", "(package)"},
+    {"runner", "report", "monitor", "demo", "cli", "__main__", "(package)"},
 ]
 FAMILIES = LAYERS[2]
 #: Modules allowed over MAX_LINES because each is one cohesive algorithm.

@@ -16,6 +16,7 @@ from autophagy._version import __version__  # noqa: E402
 from autophagy.config import ExperimentConfig, load_config  # noqa: E402
 from autophagy.exceptions import (  # noqa: E402
     AutophagyError,
+    CollapseWarning,
     CorruptRunError,
     DegenerateFitError,
     InvalidParameterError,
@@ -26,6 +27,7 @@ from autophagy.exceptions import (  # noqa: E402
     RunConflictError,
     StatisticalWarning,
 )
+from autophagy.monitor import Monitor  # noqa: E402
 from autophagy.plugins import (  # noqa: E402
     PluginWarning,
     register,
@@ -42,11 +44,13 @@ from autophagy.store.web_pool import load_pool  # noqa: E402
 
 __all__ = [
     "AutophagyError",
+    "CollapseWarning",
     "CorruptRunError",
     "DegenerateFitError",
     "ExperimentConfig",
     "InvalidParameterError",
     "MissingExtraError",
+    "Monitor",
     "NotFittedError",
     "PluginWarning",
     "PrecisionNotReachedError",

@@ -56,3 +56,9 @@ class RecoveryWarning(UserWarning):
 
 class StatisticalWarning(UserWarning):
     """A result is computed but statistically weak (too few samples, collapsed covariance)."""
+
+
+class CollapseWarning(UserWarning):
+    """A monitored training loop's metrics left the band that sampling noise alone explains
+    (:class:`autophagy.Monitor`): the message names the metric, its value against the band's
+    edge and the step since which the drift persists."""

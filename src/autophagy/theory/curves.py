@@ -55,6 +55,8 @@ def predict(config: Mapping[str, Any] | Any, metric: str, generations: np.ndarra
         Predicted values, shape (T,), or None where there is no prediction.
     """
     data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    if "data" not in data or data.get("kind") == "monitor":  # a Monitor's rows: a user's own loop, no experiment
+        return None
     text = json.dumps(data, sort_keys=True)
     if metric in ("test_error", "test_error_bias", "test_error_variance", "test_error_real"):
         parts = _regression_parts(text)
