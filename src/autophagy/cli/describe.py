@@ -37,11 +37,16 @@ def report(
         list[str] | None,
         typer.Option("--metric", help="With --by: chart only this metric (repeatable; default every metric)."),
     ] = None,
+    pool: Annotated[
+        bool, typer.Option("--pool", help="With --by: pool runs of different experiments and data kinds into one line per group (default: kept apart).")
+    ] = False,
 ) -> None:
     """Write PNG figures and one self-contained HTML page per experiment, and print the pages.
 
-    With --by: one page comparing every run under DIR (any experiment), grouped by those keys.
-    Per metric: the mean over every seed of a group's runs against generation, with a 95 % band.
+    With --by: one page comparing every run under DIR (any experiment), grouped by those keys,
+    runs of different experiments and data kinds kept apart unless --pool. Per metric: the mean
+    over every seed of a group's runs against generation (over the generations all of them
+    reached), with a 95 % band; fewer than 3 seeds are drawn one line each.
     It lists the config keys pooled inside a group, and each group's runs, seeds and statuses.
     The page works offline (plotly.js inlined once); the charts' PNGs go to OUT/figures/.
     """
@@ -49,10 +54,12 @@ def report(
     from autophagy.report import build_comparison, build_report
 
     if by:
-        typer.echo(str(build_comparison(directory, by, out, metric)))
+        typer.echo(str(build_comparison(directory, by, out, metric, pool=pool)))
         return
     if metric:
         raise InvalidParameterError(f"The '--metric' parameter needs --by KEY. Got {metric[0]!r} without --by instead.")
+    if pool:
+        raise InvalidParameterError("The '--pool' parameter needs --by KEY. Got --pool without --by instead.")
     for page in build_report(directory, out):
         typer.echo(str(page))
 

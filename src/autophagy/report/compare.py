@@ -36,7 +36,7 @@ from autophagy.report.collect import (
     summarise,
     varying_keys,
 )
-from autophagy.report.figures import LineStyle, colour, metric_plotly, metric_png
+from autophagy.report.figures import LineStyle, metric_plotly, metric_png
 from autophagy.report.html import (
     _CLASS_FREQUENCY,
     _CSS,
@@ -47,6 +47,9 @@ from autophagy.report.html import (
     _unique,
     safe_name,
 )
+from autophagy.report.metric_info import clip_bands
+from autophagy.report.pooling import common_generations, notes_html, single_lines, split_keys
+from autophagy.report.style import value_styles
 from autophagy.store.catalog import find_runs
 from autophagy.store.rundir import atomic_write_text
 
@@ -64,11 +67,13 @@ class Group:
         label: ``"loop.kind=fresh, generator.bias=0.7"`` (:data:`MISSING` for a lacking key).
         values: The value of each compared key, in the order of the keys (None: lacking).
         runs: The run directories of this group (any status), sorted by path.
+        keys: The keys ``values`` are of (the compared keys, then any split keys).
     """
 
     label: str
     values: tuple[Any, ...]
     runs: tuple[RunRecord, ...]
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,15 @@ class Comparison:
             ``path``, the run directory the row belongs to.
         metrics: The metrics to chart, in :func:`~autophagy.report.collect.metric_order`.
         summary: :func:`~autophagy.report.collect.summarise` of the rows of ``tidy`` holding
-            one of ``metrics``: per group label, metric and generation, the mean over every
-            seed of every run of the group and its 95 % Student-t band.
+            one of ``metrics`` within the generations every run of their group reached: per
+            line, metric and generation, the mean over every seed of every run of the group and
+            its 95 % Student-t band, clipped to the metric's valid range. A line is a group's
+            label, or, for a group of fewer than 3 seeds, one line per seed (``lines``).
+        split: The keys runs were split by though not asked for (``name``, ``data.kind``: see
+            :mod:`~autophagy.report.pooling`); empty when pooled.
+        truncated: {group label: (last generation averaged, last generation of its longest
+            run)} for the groups whose runs reached different generations.
+        lines: {group label: its line labels}.
     """
 
     root: Path
@@ -94,12 +106,23 @@ class Comparison:
     tidy: Any
     metrics: tuple[str, ...]
     summary: Any
+    split: tuple[str, ...] = ()
+    truncated: Any = None
+    lines: Any = None
 
 
 def compare(
-    root: str | Path, by: Sequence[str], metrics: Sequence[str] | None = None
+    root: str | Path,
+    by: Sequence[str],
+    metrics: Sequence[str] | None = None,
+    pool: bool = False,
 ) -> Comparison:
     """Read every run under ``root``, group the runs by the config keys ``by`` and summarise.
+
+    Unless ``pool``, runs of different experiments or data kinds are kept apart (the groups
+    are also split by ``name`` and ``data.kind`` where these differ). Each line averages only
+    the generations every run of its group reached; a group of fewer than 3 seeds is drawn one
+    line per seed; degenerate values are counted, not averaged.
 
     Args:
         root: A run store, an experiment folder or a single run directory.
@@ -107,6 +130,7 @@ def compare(
             are grouped by their tuple of values (None where a run lacks a key).
         metrics: The metrics to chart (None or empty: every metric recorded but the
             ``class_frequency_k`` family).
+        pool: Pool runs of different experiments and data kinds into one line per group.
 
     Raises:
         InvalidParameterError: If ``root`` holds no run with metrics, ``by`` is empty or names
@@ -119,13 +143,20 @@ def compare(
     if table.empty:
         raise InvalidParameterError(f"No run with metrics under {str(root)!r}.")
     keys = checked_keys(by, runs)
-    groups = group_runs(runs, keys)
+    files = set(table["file"])
+    split = split_keys([r for r in runs if any(str(f) in files for f in r.files)], keys, pool)
+    groups = group_runs(runs, keys + split)
     label_of = {str(f): g.label for g in groups for r in g.runs for f in r.files}
     run_of = {str(f): str(r.path) for r in runs for f in r.files}
     tidy = table.assign(setting=table["file"].map(label_of), path=table["file"].map(run_of))
     charted = checked_metrics(metrics, tidy["metric"])
-    summary = summarise(tidy[tidy["metric"].isin(charted)])
-    return Comparison(root, tuple(keys), tuple(groups), tidy, tuple(charted), summary)
+    kept, truncated = common_generations(tidy[tidy["metric"].isin(charted)])
+    kept, lines = single_lines(kept)
+    summary = clip_bands(summarise(kept.assign(setting=kept["line"])))
+    return Comparison(
+        root, tuple(keys), tuple(groups), tidy, tuple(charted), summary, tuple(split), truncated,
+        lines,
+    )
 
 
 def build_comparison(
@@ -133,6 +164,7 @@ def build_comparison(
     by: Sequence[str],
     out: str | Path | None = None,
     metrics: Sequence[str] | None = None,
+    pool: bool = False,
 ) -> Path:
     """Write one page comparing every run under ``root``, grouped by the config keys ``by``.
 
@@ -146,6 +178,8 @@ def build_comparison(
             ``<out>/index.html``, the PNGs ``<out>/figures/<metric>.png``.
         metrics: The metrics to chart (None or empty: every metric recorded but the
             ``class_frequency_k`` family), shown in :func:`~autophagy.report.collect.metric_order`.
+        pool: Pool runs of different experiments (``name``) and data kinds (``data.kind``)
+            into one line per group; by default they are drawn apart (marker shape).
 
     Returns:
         The path of the HTML page.
@@ -155,7 +189,7 @@ def build_comparison(
             a key no run has, or ``metrics`` names a metric no run recorded.
         CorruptRunError: If a file of a run directory cannot be read (the message names it).
     """
-    comparison = compare(root, by, metrics)
+    comparison = compare(root, by, metrics, pool)
     if out is None:
         slug = "+".join(safe_name(k) for k in comparison.keys)
         out = comparison.root / "report" / f"compare-{slug}"
@@ -223,6 +257,7 @@ def group_runs(runs: Iterable[RunRecord], keys: Sequence[str]) -> list[Group]:
             ", ".join(f"{k}={shown(v)}" for k, v in zip(keys, values, strict=True)),
             values,
             tuple(members[values]),
+            tuple(keys),
         )
         for values in sorted(members, key=_value_order)
     ]
@@ -233,19 +268,20 @@ def _value_order(values: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
     return tuple((2, "") if v is None else _sort_key((v,))[0] for v in values)
 
 
-def group_styles(groups: Sequence[Group]) -> dict[str, LineStyle]:
+def group_styles(groups: Sequence[Group], n_keys: int | None = None) -> dict[str, LineStyle]:
     """Line style per group label: a colour per value of the first key and, with two or more
-    keys, a dash per value of the second (solid for its first value), in sorted value order."""
-    colours = _ranks(g.values[:1] for g in groups)
-    dashes = _ranks(g.values[1:2] for g in groups)  # all () with one key: solid
-    return {
-        g.label: LineStyle(colour(colours[g.values[:1]]), dashes[g.values[1:2]]) for g in groups
-    }
-
-
-def _ranks(values: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
-    """0, 1, 2... for the distinct value tuples in sorted order."""
-    return {v: i for i, v in enumerate(sorted(set(values), key=_value_order))}
+    compared keys, a dash per value of the second (:func:`~autophagy.report.style.value_styles`:
+    a loop kind or a λ looks the same on every page); split keys (those past ``n_keys``, the
+    number of compared keys) pick the marker."""
+    if not groups:
+        return {}
+    keys = groups[0].keys or tuple(f"key{i}" for i in range(len(groups[0].values)))
+    n_keys = len(keys) if n_keys is None else n_keys
+    items = [(g.label, dict(zip(keys, g.values, strict=True))) for g in groups]
+    markers = {v: i for i, v in enumerate(sorted({g.values[n_keys:] for g in groups}, key=_value_order))}
+    marker_of = {g.label: markers[g.values[n_keys:]] for g in groups}
+    dash_key = keys[1] if n_keys > 1 else None
+    return value_styles(items, keys[0], dash_key, marker_of)
 
 
 def pooled_keys(groups: Sequence[Group], keys: Sequence[str]) -> dict[str, list[str]]:
@@ -268,8 +304,12 @@ def write_comparison(comparison: Comparison, out: Path) -> Path:
     """
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    labels = [g.label for g in comparison.groups]
-    styles = group_styles(comparison.groups)
+    by_group = group_styles(comparison.groups, len(comparison.keys))
+    lines = comparison.lines or {}
+    labels = [line for g in comparison.groups for line in lines.get(g.label, [g.label])]
+    styles = {
+        line: by_group[g.label] for g in comparison.groups for line in lines.get(g.label, [g.label])
+    }
     charts: list[tuple[str, Path, Any]] = []
     used: set[str] = set()
     for metric in comparison.metrics:
@@ -307,6 +347,8 @@ def render_comparison(comparison: Comparison, charts: Sequence[tuple[str, Path, 
         f"group(s), from {len(names)} experiment(s): {_e(', '.join(names))}; "
         f"autophagy {_e(__version__)}, written {_e(when)}.</p>"
         + _pooled_section(pooled_keys(groups, keys))
+        + notes_html(comparison.split, comparison.truncated or {}, comparison.lines or {}, _e)
+        + _differing_section(groups, [*keys, *comparison.split])
         + _degenerate_section(comparison.summary)
         + _charts_section(charts, _charts_intro(keys, groups))
         + _groups_section(groups, comparison.tidy)
@@ -317,7 +359,9 @@ def render_comparison(comparison: Comparison, charts: Sequence[tuple[str, Path, 
 def _charts_intro(keys: Sequence[str], groups: Sequence[Group]) -> str:
     """What the charts show and how lines are told apart (escaped HTML)."""
     intro = (
-        "Mean over every seed of every run of a group, with a 95 % Student-t band. "
+        "Mean over every seed of every run of a group, with a 95 % Student-t band clipped to "
+        "the metric's valid range (at 0 for non-negative metrics, in [0, 1] for shares), over "
+        "the generations every run of the group reached. "
         f"Colour: <code>{_e(keys[0])}</code>"
     )
     if len(keys) > 1:
@@ -336,6 +380,25 @@ def _pooled_section(pooled: dict[str, list[str]]) -> str:
         '<section class="pooled"><h2>Pooled config keys</h2>'
         "<p>Runs of one group differ in these config keys, which were not compared (not given "
         "to <code>--by</code>): their runs were pooled into one mean and band.</p>"
+        + _table(["key", "values"], rows)
+        + "</section>"
+    )
+
+
+def _differing_section(groups: Sequence[Group], keys: Sequence[str]) -> str:
+    """Config keys, neither compared nor pooled, whose value differs between groups (they vary
+    with a split key); empty without any."""
+    runs = [config_values(r) for g in groups for r in g.runs]
+    within = set(pooled_keys(groups, keys))
+    differ = [k for k in varying_keys(runs) if k not in keys and k not in within]
+    if not differ or len(groups) < 2:
+        return ""
+    rows = []
+    for key in differ:
+        values = sorted({(_hashable(c.get(key)),) for c in runs}, key=_value_order)
+        rows.append([f"<code>{_e(key)}</code>", _e(", ".join(shown(v) for (v,) in values))])
+    return (
+        "<section><h2>Other config keys that differ between groups</h2>"
         + _table(["key", "values"], rows)
         + "</section>"
     )

@@ -61,6 +61,7 @@ from autophagy.report.markup import (
     safe_name,
 )
 from autophagy.report.metric_charts import metric_plotly, metric_png
+from autophagy.report.metric_info import clip_bands, key_metrics
 from autophagy.report.samples import (
     _run_caption,
     _run_title,
@@ -68,6 +69,8 @@ from autophagy.report.samples import (
     project_2d,
     snapshot_png,
 )
+from autophagy.report.story import story_section, story_table
+from autophagy.report.style import value_styles
 from autophagy.report.sweeps import _sweep_figures
 from autophagy.report.texts import (
     N_TEXTS,
@@ -179,17 +182,25 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     summary = summarise(experiment.metrics)
+    clipped = clip_bands(summary)  # bands within each metric's valid range
     labels = [s.label for s in experiment.settings]
+    styles = setting_styles(experiment)
     written: set[Path] = set()
 
     charts = []
+    all_curves = {}
     charted = [m for m in metric_order(summary["metric"]) if not _CLASS_FREQUENCY.fullmatch(m)]
     for i, metric in enumerate(charted):
-        part = summary[summary["metric"] == metric]
-        curves = theory_curves(theory, experiment.settings, metric, part)
+        part = clipped[clipped["metric"] == metric]
+        all_curves[metric] = curves = theory_curves(theory, experiment.settings, metric, part)
         png = figures / f"metric-{i + 1:02d}-{safe_name(metric)[:40]}.png"
-        written.add(metric_png(part, metric, png, labels, curves))
-        charts.append((metric, png, metric_plotly(part, metric, labels, curves)))
+        written.add(metric_png(part, metric, png, labels, curves, styles))
+        charts.append((metric, png, metric_plotly(part, metric, labels, curves, styles)))
+    configured = experiment.settings[0].runs[0].config.get("metrics") or []
+    key = key_metrics(charted, [m for m in configured if isinstance(m, str)])
+    if not any(all_curves.get(m) for m in key):  # lead with a metric the theory predicts too
+        key += [m for m in charted if all_curves.get(m) and m not in key][:1]
+    story = story_section(story_table(clipped, labels, key, all_curves), labels)
 
     snapshots, texts = [], []
     sources: dict[str, tuple[Any, str | None]] = {}  # one text source per distinct data group
@@ -236,7 +247,16 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
             stale.unlink()
 
     page = render_page(
-        experiment, summary, charts, snapshots, sweeps, histograms, perplexities, texts, lineages
+        experiment,
+        summary,
+        charts,
+        snapshots,
+        sweeps,
+        histograms,
+        perplexities,
+        texts,
+        lineages,
+        story,
     )
     path = folder / "index.html"
 
@@ -245,6 +265,25 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
 
     atomic_write(path, write)
     return path
+
+
+def setting_styles(experiment: Experiment) -> dict[str, Any]:
+    """Colour by ``loop.kind`` (else the first varying key), dash by ``generator.bias`` (else the
+    next varying key): the same value gets the same look on every page
+    (:func:`~autophagy.report.style.value_styles`)."""
+    from autophagy.report.collect import _hashable
+
+    varying = list(experiment.varying)
+    others = [k for k in varying if k not in ("loop.kind", "generator.bias")]
+    colour_key = "loop.kind" if "loop.kind" in varying or not others else others[0]
+    rest = [k for k in varying if k != colour_key]
+    dash_key = "generator.bias" if "generator.bias" in rest else (rest[0] if rest else None)
+    items = []
+    for setting in experiment.settings:
+        flat = setting.runs[0].flat
+        values = {k: _hashable(flat.get(k)) for k in (colour_key, dash_key) if k is not None}
+        items.append((setting.label, values))
+    return value_styles(items, colour_key, dash_key)
 
 
 def theory_curves(

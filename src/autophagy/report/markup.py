@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from autophagy.report.collect import Experiment, RunRecord, format_value
+from autophagy.report.metric_info import caption as metric_caption
 from autophagy.report.texts import MAX_HISTOGRAMS, N_HISTOGRAMS, N_TEXTS, TEXT_CHARS, TextExamples
 from autophagy.report.web import lineages_intro
 
@@ -149,7 +150,8 @@ def _charts_section(
             config={"displaylogo": False, "responsive": True},
         )
         parts.append(
-            f'<div class="chart"><h3>{_e(metric)}</h3>{div}'
+            f'<div class="chart"><h3>{_e(metric)}</h3>'
+            f'<p class="caption">{_e(metric_caption(metric))}</p>{div}'
             f'<p class="png"><a href="figures/{_e(png.name)}">PNG</a></p></div>'
         )
     parts.append("</section>")
@@ -237,8 +239,10 @@ def render_page(
     perplexities: Sequence[tuple[str, Path]] = (),
     texts: Sequence[TextExamples] = (),
     lineages: Sequence[tuple[str, Path]] = (),
+    story: str = "",
 ) -> str:
-    """The HTML text of one experiment's page (self-contained; user strings escaped)."""
+    """The HTML text of one experiment's page (self-contained; user strings escaped);
+    ``story`` is the summary section (trusted HTML) that opens the page."""
     from autophagy._version import __version__
 
     when = datetime.now(UTC).isoformat(timespec="seconds")
@@ -249,6 +253,7 @@ def render_page(
         f"<h1>{_e(experiment.name)}</h1>"
         f'<p class="meta">{n_runs} run(s), {len(experiment.settings)} setting(s); '
         f"autophagy {_e(__version__)}, written {_e(when)}.</p>"
+        + story
         + _degenerate_section(summary)
         + _charts_section(charts)
         + _figures_section("Lineages", lineages_intro(len(lineages)), [(title, title, png) for title, png in lineages])
@@ -274,6 +279,9 @@ pre { margin: 0; white-space: pre-wrap; max-width: 40em; font-size: 0.85em; }
 .status.failed { color: #b00020; } .status.running { color: #a06000; }
 .degenerate { border: 2px solid #b00020; background: #fff4f4; padding: 0.5em 1em; }
 .chart { margin-bottom: 1.5em; } .png { font-size: 0.8em; margin: 0; }
+.caption { color: #444; font-style: italic; margin: 0.2em 0; }
+.story { border-left: 4px solid #1f77b4; background: #f6f9fc; padding: 0.5em 1em; }
+.story ul.verdicts { padding-left: 1.2em; } .story td.num { text-align: right; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 figcaption { color: #555; font-size: 0.9em; }
 .texts h4 { margin: 0.8em 0 0.2em; font-size: 0.95em; }

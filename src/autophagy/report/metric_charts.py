@@ -54,10 +54,15 @@ def metric_png(
     from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
-    fig = Figure(figsize=(6.4, 4.0), dpi=110)
-    fig.subplots_adjust(
-        left=0.13, right=0.97, top=0.91, bottom=0.13
-    )  # constrained layout: 2x slower
+    entries = sum(1 for i, s in enumerate(settings) if np.any(summary["setting"] == s)) * (
+        1 + (theory is not None and len(theory) > 0)
+    )
+    rows = (entries + 1) // 2  # the legend sits below the axes, outside the data, 2 columns
+    height = 3.6 + 0.2 * rows
+    fig = Figure(figsize=(6.4, height), dpi=110)
+    fig.subplots_adjust(  # constrained layout: 2x slower
+        left=0.13, right=0.97, top=1 - 0.36 / height, bottom=(0.55 + 0.2 * rows) / height
+    )
     ax = fig.add_subplot()
     below_axis = blended_transform_factory(ax.transData, ax.transAxes)
     flagged = False
@@ -72,7 +77,7 @@ def metric_png(
             mean,
             color=style.colour,
             linestyle=style.matplotlib_dash,
-            marker="o",
+            marker=style.matplotlib_marker,
             markersize=3,
             label=_plain(setting),
         )
@@ -104,7 +109,13 @@ def metric_png(
     )
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(
+            fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.45 / (height - 0.55 - 0.2 * rows - 0.36) - 0.02),
+            ncol=2,
+            frameon=False,
+        )
     path = Path(path)
     fig.savefig(path)
     return path
@@ -172,7 +183,7 @@ def metric_plotly(
                 line=line,
                 marker={
                     "size": np.where(n_nan > 0, 10, 5),
-                    "symbol": np.where(n_nan > 0, "x", "circle").tolist(),
+                    "symbol": np.where(n_nan > 0, "x", style.plotly_marker).tolist(),
                 },
                 legendgroup=setting,
                 name=_plotly_text(setting),
@@ -190,14 +201,16 @@ def metric_plotly(
                     name=_plotly_text(f"theory: {setting}"),
                 )
             )
+    entries = sum(1 for trace in fig.data if trace.showlegend is not False)
     fig.update_layout(
         title={"text": _plotly_text(metric)},
         xaxis_title="generation",
         xaxis={"tick0": 0, "dtick": _generation_step(summary)},
         yaxis_title=_plotly_text(metric),
-        height=420,
+        height=380 + 22 * ((entries + 1) // 2),
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
         template="plotly_white",
-        legend={"font": {"size": 10}},
+        # below the plot area, outside the data, two columns' worth of rows
+        legend={"font": {"size": 10}, "orientation": "h", "yanchor": "top", "y": -0.16, "x": 0},
     )
     return fig
