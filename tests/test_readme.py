@@ -37,3 +37,15 @@ def test_bring_your_own_model_block_runs(tmp_path, monkeypatch, capsys):
     assert final["fully_synthetic"] > final["fresh"]
     metrics = autophagy.load_metrics(tmp_path / "runs")
     assert isinstance(metrics, pd.DataFrame) and metrics["generation"].max() == 10
+
+
+def test_monitor_block_runs_and_warns(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "readme"}
+    with pytest.warns(autophagy.CollapseWarning):
+        exec(compile(_python_block("## Monitor your own training"), "README.md", "exec"), namespace)
+    drifting = namespace["monitor"].drifting
+    assert "frechet" in drifting and min(drifting.values()) <= 6  # flagged within a few epochs, as the README says
+    assert len(autophagy.load_metrics(tmp_path / "runs")["generation"].unique()) == 20
