@@ -38,6 +38,8 @@ import numpy as np
 
 from autophagy.exceptions import InvalidParameterError
 from autophagy.report.collect import (
+    BOOKKEEPING,
+    REMOVED_PREFIX,
     Experiment,
     RunRecord,
     Setting,
@@ -57,11 +59,13 @@ from autophagy.report.markup import (
     _degenerate_section,
     _e,
     _table,
+    overview_section,
     render_page,
     safe_name,
 )
 from autophagy.report.metric_charts import metric_plotly, metric_png
 from autophagy.report.metric_info import clip_bands, key_metrics
+from autophagy.report.overview import has_values, overview_png
 from autophagy.report.samples import (
     _run_caption,
     _run_title,
@@ -201,6 +205,11 @@ def write_page(experiment: Experiment, folder: Path, theory: Theory | None = Non
     if not any(all_curves.get(m) for m in key):  # lead with a metric the theory predicts too
         key += [m for m in charted if all_curves.get(m) and m not in key][:1]
     story = story_section(story_table(clipped, labels, key, all_curves), labels)
+    shown = [m for m in charted if m not in BOOKKEEPING and not m.startswith(REMOVED_PREFIX) and has_values(clipped, m)]
+    overview = overview_png(clipped, shown, figures / "overview.png", labels, styles)
+    if overview is not None:  # small multiples: every metric at a glance, before the full charts
+        written.add(overview)
+        story += overview_section(overview)
 
     snapshots, texts = [], []
     sources: dict[str, tuple[Any, str | None]] = {}  # one text source per distinct data group

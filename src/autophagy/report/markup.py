@@ -170,6 +170,13 @@ def _figures_section(heading: str, intro: str, figures: Sequence[tuple[str, str,
     return "".join(parts)
 
 
+def overview_section(png: Path) -> str:
+    """The small multiples of :func:`~autophagy.report.overview.overview_png` as a section."""
+    intro = ("Every metric at a glance, one panel each (the mean per setting; colours and dashes as "
+             "in the charts below): look for the settings whose lines leave the others.")
+    return _figures_section("At a glance", intro, [("every metric, one panel each", "The mean of each metric per setting against generation.", png)])
+
+
 def _snapshots_section(snapshots: Sequence[tuple[str, str, Path]]) -> str:
     intro = (
         "First repeat of each setting: real data, then the first, middle and last generation "
