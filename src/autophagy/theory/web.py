@@ -58,8 +58,9 @@ c = (n - 1)/(n - δ), plus c² times the pool covariance's own, found as Q_t is 
 ones (λ² (1 + 1/d) s²), e νᵀ + ν eᵀ (2 (1 + 1/d) λ G s), a lineage's e eᵀ ((1 + 1/d) G²) and the
 draws' fluctuations (weight λ per item in the pool), all with Gaussian fourth moments. The pool
 is a mixture of many Gaussians, whose excess kurtosis this neglects: against simulation the
-fluctuation of Σ_ℓ comes out up to ~10 % low, and E W₂² up to ~4 % low, when most of the pool
-is synthetic (tests/theory/test_web_theory.py). E tr W_k^{1/2} is Monte Carlo
+fluctuation of Σ_ℓ comes out up to ~10 % low, and E W₂² 1-4 % low for p >= 0.25 and up to ~8 %
+low at p = 0.1, when most of the pool is synthetic (tests/theory/test_web_theory.py,
+tests/web/test_web_fixed_point.py). E tr W_k^{1/2} is Monte Carlo
 (:mod:`~autophagy.theory.wasserstein`; its standard error is carried).
 
 A schedule of h_t (:func:`web_moments` with a sequence) keeps these equations with M_t = N + h_t
