@@ -35,7 +35,10 @@ def reduced(command: str) -> list[str]:
     name = args[0]
     if name in ("run", "sweep"):
         stem = Path(args[1]).stem
-        return [*args, *(x for item in [*REDUCED, *FURTHER.get(stem, [])] for x in ("--set", item))]
+        items = [*REDUCED, *FURTHER.get(stem, [])]
+        if "--only" in args:  # its index counts the file's runs as written: keep every seed
+            items = [i for i in items if not i.startswith("sweep.")]
+        return [*args, *(x for item in items for x in ("--set", item))]
     if name == "demo":
         family = args[args.index("--family") + 1] if "--family" in args else None
         items = ["generations=2", *FURTHER_DEMO.get(family or "", [])]
