@@ -106,7 +106,7 @@ def notes_html(
         keys = ", ".join(f"<code>{escape(k)}</code>" for k in split)
         items.append(
             f"Runs that differ in {keys} are drawn as separate lines (marker shape), not pooled: "
-            "build the comparison with <code>pool=True</code> to pool them."
+            "add <code>--pool</code> (<code>pool=True</code> in Python) to pool them."
         )
     for group, (common, longest) in truncated.items():
         items.append(
