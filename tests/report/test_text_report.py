@@ -121,14 +121,14 @@ def test_text_page_draws_perplexity_histograms_not_scatter_plots(text_report):
     root, page, text, calls = text_report
     names = sorted(p.name for p in (page.parent / "figures").glob("*.png"))
     others = [n for n in names if not n.startswith("metric-")]
-    assert others == ["perplexity-01.png", "perplexity-02.png"]
+    assert others == ["overview.png", "perplexity-01.png", "perplexity-02.png"]  # the small multiples, then the histograms
     assert len([n for n in names if n.startswith("metric-")]) == len(TEXT_METRICS)
     # the first run of each setting (seed 0), every generation written
     assert [sorted(c) for c in calls] == [list(range(1, GENERATIONS + 1))] * 2
     run = root / "grammar-ngram" / "run-0-0" / "samples" / "sample_perplexity"
     for g in range(1, GENERATIONS + 1):
         np.testing.assert_array_equal(calls[0][g], np.load(run / f"gen-{g:04d}.npy"))
-    assert text.count('<img src="data:image/png;base64,') == 2  # the two histograms only
+    assert text.count('<img src="data:image/png;base64,') == 3  # the small multiples and the two histograms, no scatter plot
     assert "<h2>Samples</h2>" not in text and "principal axes" not in text
     perplexity = text.index("<h2>Perplexity of generated text under generation 1</h2>")
     assert perplexity < text.index("<h2>Generated text</h2>") < text.index("<h2>Config</h2>")
