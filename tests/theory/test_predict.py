@@ -33,6 +33,10 @@ def test_no_curve_where_there_is_no_closed_form():
     assert predict({**CHAIN, "generator": {"kind": "linear_ridge", "alpha": 0.1}}, "test_error", gens) is None
     assert predict({**CHAIN, "eval": {"n_samples": 11}}, "test_error", gens) is None  # T <= d + 1
     assert predict(CHAIN, "param_error", gens) is None
+    corrected = {**CHAIN, "mitigation": [{"kind": "self_correct", "strength": 0.5, "map": "reference"}]}
+    for metric in ("test_error", "test_error_bias", "test_error_variance"):
+        assert predict(corrected, metric, gens) is None  # curated fake data: not the chain's closed form
+    np.testing.assert_allclose(predict(corrected, "test_error_real", gens), predict(CHAIN, "test_error_real", gens))  # real fits unchanged
     gaussian = {"data": {"kind": "gaussian", "dim": 2}, "generator": {"kind": "gaussian"},
                 "loop": {"kind": "fresh", "n_real": 10}, "generations": 3}
     assert predict(gaussian, "test_error", np.arange(1, 4)) is None
