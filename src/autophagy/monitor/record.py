@@ -68,9 +68,7 @@ def resume(journal: Journal) -> tuple[int, list[Any]]:
     if commit is None:
         return 0, []
     tables = [read_part(path) for path in committed_files(journal.path, check_sizes=True)]
-    # Journal.recover would check generations 1..T; a monitor's steps may skip, so the commit
-    # record is taken as it is (one table, or None to read back, per committed part).
-    journal.commit, journal._tables = commit, [None] * len(commit.parts)
+    journal.adopt(commit)  # Journal.recover would check generations 1..T; a monitor's steps may skip
     return commit.generation, tables
 
 

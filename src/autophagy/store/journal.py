@@ -311,7 +311,7 @@ class Journal:
         if int(pc.max(rows["generation"]).as_py() or 0) > done:
             rows = rows.filter(pc.less_equal(rows["generation"], done))
         if commit is not None and commit.generation == done and lost is None and not commit.complete:
-            self.commit, self._tables = commit, [None] * len(commit.parts)  # read back from file if merged
+            self.adopt(commit)
         elif commit is None and not parts and done == 0:  # a fresh run: nothing to hide or record yet
             self.commit = Commit(0, run_id=self.run_id)
         else:
@@ -352,6 +352,12 @@ class Journal:
         return Part(name, first, last, table.num_rows, size)
 
     # -- writing --------------------------------------------------------------------------
+    def adopt(self, commit: Commit) -> None:
+        """Continue from ``commit`` as it stands, without :meth:`recover`'s check that the rows
+        cover generations 1..done (for writers whose steps may skip, such as a Monitor's); its
+        parts are read back from their files when merged."""
+        self.commit, self._tables = commit, [None] * len(commit.parts)
+
     def checkpoint(self, table: Any, first: int, last: int, state: dict[str, np.ndarray]) -> None:
         """Commit generations first..last: their rows (``table``) as a part, then ``state`` (the
         loop state after ``last``), then the commit record.
