@@ -189,8 +189,7 @@ def load_config(
             return source
         automatic = "sampled" if exact_unavailable(source) else "exact"
         engine = source.engine
-        source = source.to_dict()
-        _unlink(source, overrides)
+        source = source.to_dict()  # overridden() below drops a linked key the overrides re-derive
         if engine == automatic:  # the engine the base resolves to is resolved again after overrides
             source.pop("engine", None)
     raw = load_yaml(source) if isinstance(source, (str, Path)) else source

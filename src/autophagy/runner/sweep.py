@@ -46,7 +46,7 @@ def expand(source: str | Path | Mapping[str, Any], overrides: list[str] | None =
     sweep = base.sweep
     raw = {k: v for k, v in raw.items() if k != "sweep"}
     if sweep is None:
-        return [load_config(raw)]
+        return [base]  # validated above, from the same keys
     lengths = {len(v) for v in sweep.zip.values()}
     if len(lengths) > 1:
         raise InvalidParameterError(
