@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ray_vs_process.py
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_web_executors.py
+	$(BIN)/python benchmarks/bench_web_theory.py
 	$(BIN)/python benchmarks/bench_monitor.py
 
 clean:

@@ -10,9 +10,10 @@ Prints (``time.perf_counter``, one BLAS thread):
    embedder (all-MiniLM-L6-v2, the extra ``text``), or why it is skipped;
 3. the false-alarm rate on healthy loops (fresh real samples every update, d = 8, n = 100,
    reference 2,000): per metric the share of updates out of band with its binomial standard
-   error sqrt(p(1-p)/N), and the CollapseWarnings per 100 updates (patience 2).
+   error sqrt(p(1-p)/N), and the CollapseWarnings per 100 updates (patience 2);
+4. first, the step of the first warning on a fully synthetic Gaussian refit, d = 2, 4, 8.
 
-    .venv/bin/python benchmarks/bench_monitor.py [--reps 5] [--updates 200] [--seeds 5]
+    .venv/bin/python benchmarks/bench_monitor.py [--reps 5] [--updates 200] [--seeds 5] [--collapse-seeds 10]
 """
 
 from __future__ import annotations
@@ -92,12 +93,36 @@ def false_alarms(updates: int, seeds: int) -> None:
     print(f"  CollapseWarnings: {100 * warned / total:.2f} per 100 updates ({warned} in {total})")
 
 
+def collapse_steps(seeds: int, steps: int = 30) -> None:
+    """The step of the first CollapseWarning on a fully synthetic Gaussian refit (fit N(μ, Σ)
+    to n = 100 samples, draw 100 from the fit, repeat; reference 2,000), per d and seed."""
+    print(f"first warning, fully synthetic Gaussian refit (n=100, reference 2,000, seeds 0-{seeds - 1}, patience 2):")
+    for d in (2, 4, 8):
+        found = []
+        for seed in range(seeds):
+            rng = np.random.default_rng(seed)
+            monitor = autophagy.Monitor(rng.normal(size=(2000, d)), name="c", out=None, seed=seed, alert={"log": False})
+            x, first = rng.normal(size=(100, d)), None
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", autophagy.CollapseWarning)
+                for step in range(1, steps + 1):
+                    x = rng.multivariate_normal(x.mean(axis=0), np.cov(x, rowvar=False), size=100)
+                    monitor.update(step, x)
+                    if any(issubclass(w.category, autophagy.CollapseWarning) for w in caught):
+                        first = step
+                        break
+            found.append(first)
+        print(f"  d={d}: steps {found}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--collapse-seeds", type=int, default=10)
     args = parser.parse_args()
+    collapse_steps(args.collapse_seeds)
     false_alarms(args.updates, args.seeds)
     if args.reps:
         vectors(args.reps)
